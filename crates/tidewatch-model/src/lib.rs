@@ -14,6 +14,6 @@ pub use alert::{AlertEvent, AlertState, Severity};
 pub use dead_letter::{DeadLetter, DEAD_LETTER_ORIGINAL_CAP};
 pub use post::{
     format_timestamp, Author, Label, Post, PostError, PostKind, PostMetrics, ScoredPost, Sentiment,
-    MAX_RECORD_BYTES, MAX_TEXT_BYTES, WIRE_VERSION,
+    WatchedPost, MAX_RECORD_BYTES, MAX_TEXT_BYTES, WIRE_VERSION,
 };
 pub use topics::Topics;

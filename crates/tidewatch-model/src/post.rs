@@ -368,3 +368,12 @@ impl ScoredPost {
 
 #[cfg(test)]
 mod tests;
+
+/// A `posts.watched` record: one (watch, post) match, keyed by watch in Kafka so that all posts
+/// of one watch reach the same detector instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchedPost {
+    pub watch: String,
+    #[serde(flatten)]
+    pub scored: ScoredPost,
+}

@@ -1,0 +1,214 @@
+//! At-least-once Kafka consumer.
+//!
+//! Offsets: `enable.auto.commit=true` with `enable.auto.offset.store=false`. The stage calls
+//! [`KafkaConsumer::commit_batch`] only after the batch's output is durable; that stores, per
+//! partition, the highest offset of the batch (the batch is processed whole, so every lower
+//! offset of that partition is done too: stored offsets are contiguous). librdkafka commits stored
+//! offsets every second, on rebalance, and on [`KafkaConsumer::shutdown`] synchronously. A crash
+//! loses at most the uncommitted tail, which is redelivered: at least once.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
+use rdkafka::ClientContext;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::KafkaConfig;
+use crate::{BusError, Record};
+
+/// Reports consumer lag from librdkafka's statistics and logs rebalances.
+struct StageContext {
+    stage: String,
+}
+
+impl ClientContext for StageContext {
+    fn stats(&self, statistics: Statistics) {
+        for (topic_name, topic) in &statistics.topics {
+            for (partition_id, partition) in &topic.partitions {
+                // Partition -1 is librdkafka's internal "unassigned" bucket; lag -1 is unknown.
+                if *partition_id < 0 || partition.consumer_lag < 0 {
+                    continue;
+                }
+                metrics::gauge!(
+                    "tidewatch_consumer_lag",
+                    "stage" => self.stage.clone(),
+                    "topic" => topic_name.clone(),
+                    "partition" => partition_id.to_string()
+                )
+                .set(partition.consumer_lag as f64);
+            }
+        }
+    }
+}
+
+impl ConsumerContext for StageContext {
+    fn post_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(stage = %self.stage, partitions = partitions.count(), "partitions assigned")
+            }
+            Rebalance::Revoke(partitions) => {
+                tracing::info!(stage = %self.stage, partitions = partitions.count(), "partitions revoked")
+            }
+            Rebalance::Error(error) => {
+                tracing::warn!(stage = %self.stage, %error, "rebalance error")
+            }
+        }
+    }
+}
+
+pub struct KafkaConsumer {
+    consumer: StreamConsumer<StageContext>,
+    /// Partitions whose end we have reached and not received anything after.
+    partitions_at_end: HashSet<(String, i32)>,
+    stage: String,
+}
+
+impl KafkaConsumer {
+    /// Joins the group `<group_prefix>.<stage>` and subscribes to `topics`.
+    pub fn new(config: &KafkaConfig, stage: &str, topics: &[&str]) -> Result<Self, BusError> {
+        config.validate()?;
+        let group_id = format!("{}.{}", config.group_prefix, stage);
+        let mut client_config: ClientConfig = config.base_client_config();
+        client_config
+            .set("group.id", &group_id)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "true")
+            .set("session.timeout.ms", config.session_timeout_ms.to_string())
+            .set(
+                "heartbeat.interval.ms",
+                (config.session_timeout_ms / 5).max(100).to_string(),
+            )
+            .set("statistics.interval.ms", "5000");
+        let context = StageContext {
+            stage: stage.to_string(),
+        };
+        let consumer: StreamConsumer<StageContext> = client_config.create_with_context(context)?;
+        consumer.subscribe(topics)?;
+        tracing::info!(stage, group = %group_id, ?topics, "consumer subscribed");
+        Ok(Self {
+            consumer,
+            partitions_at_end: HashSet::new(),
+            stage: stage.to_string(),
+        })
+    }
+
+    pub async fn next_batch(
+        &mut self,
+        max_records: usize,
+        max_wait: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<Record>, BusError> {
+        let deadline = Instant::now() + max_wait;
+        let mut batch = Vec::new();
+        while batch.len() < max_records {
+            let received = tokio::select! {
+                _ = cancel.cancelled() => break,
+                received = tokio::time::timeout_at(deadline, self.consumer.recv()) => received,
+            };
+            let Ok(received) = received else {
+                break; // max_wait elapsed
+            };
+            match received {
+                Ok(message) => {
+                    let topic = message.topic().to_string();
+                    self.partitions_at_end
+                        .remove(&(topic.clone(), message.partition()));
+                    batch.push(Record {
+                        topic,
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        key: message.key().map(<[u8]>::to_vec),
+                        payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                    });
+                }
+                Err(KafkaError::PartitionEOF(partition)) => {
+                    self.note_partition_end(partition);
+                    if !batch.is_empty() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(stage = %self.stage, %error, "consumer error");
+                    metrics::counter!("tidewatch_stage_errors_total", "stage" => self.stage.clone(), "kind" => "consume")
+                        .increment(1);
+                    if batch.is_empty() {
+                        return Err(BusError::Kafka(error));
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    fn note_partition_end(&mut self, partition: i32) {
+        // PartitionEOF carries only the partition number; with one subscribed topic per stage
+        // (the normal case) the assignment tells which topic it belongs to.
+        let Ok(assignment) = self.consumer.assignment() else {
+            return;
+        };
+        for element in assignment.elements() {
+            if element.partition() == partition {
+                self.partitions_at_end
+                    .insert((element.topic().to_string(), partition));
+            }
+        }
+    }
+
+    pub fn commit_batch(&mut self, batch: &[Record]) -> Result<(), BusError> {
+        let mut highest: HashMap<(&str, i32), i64> = HashMap::new();
+        for record in batch {
+            let entry = highest
+                .entry((record.topic.as_str(), record.partition))
+                .or_insert(record.offset);
+            *entry = (*entry).max(record.offset);
+        }
+        for ((topic, partition), offset) in highest {
+            // store_offset stores offset + 1, the next record to read.
+            if let Err(error) = self.consumer.store_offset(topic, partition, offset) {
+                // The partition was revoked by a rebalance while we worked: its new owner
+                // re-reads from the last commit, which at-least-once allows.
+                tracing::debug!(stage = %self.stage, topic, partition, %error, "offset not stored");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_caught_up(&self) -> bool {
+        let Ok(assignment) = self.consumer.assignment() else {
+            return false;
+        };
+        let elements = assignment.elements();
+        !elements.is_empty()
+            && elements.iter().all(|element| {
+                self.partitions_at_end
+                    .contains(&(element.topic().to_string(), element.partition()))
+            })
+    }
+
+    pub fn shutdown(self) -> Result<(), BusError> {
+        match self.consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => {}
+            // Nothing stored since the last commit.
+            Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => return Err(BusError::Kafka(error)),
+        }
+        self.consumer.unsubscribe();
+        tracing::info!(stage = %self.stage, "consumer committed and left the group");
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! The common stage shape: consume a batch → map each record → produce → commit.
+//!
+//! Guarantees: a batch's input offsets are committed only after every output of the batch,
+//! dead letters included, was acknowledged; a record the transform rejects goes to the
+//! dead-letter topic with its reason and never stops the stage; transient bus errors are retried
+//! with backoff; on cancellation the stage finishes the batch in hand, commits, and leaves.
+
+use std::time::{Duration, Instant};
+
+use tidewatch_model::DeadLetter;
+use tokio_util::sync::CancellationToken;
+
+use crate::{BusConsumer, BusError, BusProducer, OutRecord, Record};
+
+/// Why a transform refused a record; becomes a dead letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Short machine-readable kind, e.g. `invalid_json`.
+    pub kind: String,
+    /// A sentence a person can act on.
+    pub reason: String,
+}
+
+/// Pure per-record logic of a stage.
+pub trait Transform {
+    /// Appends this record's outputs to `output`, or rejects it.
+    fn process(&mut self, record: &Record, output: &mut Vec<OutRecord>) -> Result<(), Rejection>;
+}
+
+#[derive(Debug, Clone)]
+pub struct StageSettings {
+    pub stage: String,
+    pub dead_letter_topic: String,
+    pub max_batch: usize,
+    pub max_wait: Duration,
+    /// When set and cancelled, the stage leaves as soon as its input is drained: used when the
+    /// whole pipeline runs in one process on a finite input.
+    pub upstream_finished: Option<CancellationToken>,
+}
+
+/// Counts of what one stage run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StageTotals {
+    pub received: u64,
+    pub sent: u64,
+    pub dead_lettered: u64,
+}
+
+pub fn dead_letter_record(
+    stage: &str,
+    dead_letter_topic: &str,
+    record: &Record,
+    rejection: &Rejection,
+) -> OutRecord {
+    let key = record.key_text();
+    let letter = DeadLetter::new(
+        stage,
+        &rejection.kind,
+        rejection.reason.clone(),
+        record.topic.clone(),
+        &record.payload,
+    )
+    .with_position(record.partition, record.offset)
+    .with_key(key.clone());
+    OutRecord::new(dead_letter_topic, key.unwrap_or_default(), letter.to_json())
+}
+
+/// Sends `records`, retrying transient errors with capped exponential backoff. Returns false if
+/// cancelled before they were durable (the caller must then not commit).
+pub async fn send_durably(
+    producer: &BusProducer,
+    records: &[OutRecord],
+    stage: &str,
+    cancel: &CancellationToken,
+) -> Result<bool, BusError> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let error = match producer.send_all(records).await {
+            Ok(()) => return Ok(true),
+            Err(error) => error,
+        };
+        metrics::counter!("tidewatch_stage_errors_total", "stage" => stage.to_string(), "kind" => "produce").increment(1);
+        if !error.is_retryable() {
+            return Err(error);
+        }
+        tracing::warn!(stage, %error, retry_in_ms = backoff.as_millis() as u64, "produce failed, retrying");
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(false),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Runs a transform stage until cancelled (or, with `upstream_finished`, until drained).
+pub async fn run_transform<T: Transform>(
+    mut consumer: BusConsumer,
+    producer: BusProducer,
+    mut transform: T,
+    settings: StageSettings,
+    cancel: CancellationToken,
+) -> Result<StageTotals, BusError> {
+    let stage = settings.stage.as_str();
+    let mut totals = StageTotals::default();
+    let mut output = Vec::new();
+    tracing::info!(stage, "stage started");
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let batch = match consumer
+            .next_batch(settings.max_batch, settings.max_wait, &cancel)
+            .await
+        {
+            Ok(batch) => batch,
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(stage, %error, "consume failed, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        if batch.is_empty() {
+            let drained = settings
+                .upstream_finished
+                .as_ref()
+                .is_some_and(|finished| finished.is_cancelled() && consumer.is_caught_up());
+            if drained {
+                break;
+            }
+            continue;
+        }
+        let started = Instant::now();
+        output.clear();
+        let mut dead_lettered = 0u64;
+        for record in &batch {
+            let before = output.len();
+            if let Err(rejection) = transform.process(record, &mut output) {
+                output.truncate(before);
+                tracing::warn!(stage, topic = %record.topic, partition = record.partition, offset = record.offset,
+                    reason = %rejection.reason, "record dead-lettered");
+                metrics::counter!("tidewatch_stage_dead_lettered_total", "stage" => stage.to_string(), "reason" => rejection.kind.clone())
+                    .increment(1);
+                output.push(dead_letter_record(
+                    stage,
+                    &settings.dead_letter_topic,
+                    record,
+                    &rejection,
+                ));
+                dead_lettered += 1;
+            }
+        }
+        // Why no cancellation here: the batch in hand is finished and committed on shutdown,
+        // unless the bus itself keeps failing, in which case it is redelivered later.
+        if !send_durably(&producer, &output, stage, &cancel).await? {
+            tracing::warn!(
+                stage,
+                records = batch.len(),
+                "stopped before output was durable; batch will be redelivered"
+            );
+            break;
+        }
+        consumer.commit_batch(&batch)?;
+        let sent = output.len() as u64 - dead_lettered;
+        totals.received += batch.len() as u64;
+        totals.sent += sent;
+        totals.dead_lettered += dead_lettered;
+        metrics::counter!("tidewatch_stage_received_total", "stage" => stage.to_string())
+            .increment(batch.len() as u64);
+        metrics::counter!("tidewatch_stage_sent_total", "stage" => stage.to_string())
+            .increment(sent);
+        metrics::histogram!("tidewatch_stage_batch_seconds", "stage" => stage.to_string())
+            .record(started.elapsed().as_secs_f64());
+    }
+    consumer.shutdown()?;
+    tracing::info!(
+        stage,
+        received = totals.received,
+        sent = totals.sent,
+        dead_lettered = totals.dead_lettered,
+        "stage stopped"
+    );
+    Ok(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryBus;
+
+    /// Upper-cases payloads; rejects payloads that are not UTF-8.
+    struct Shout;
+
+    impl Transform for Shout {
+        fn process(
+            &mut self,
+            record: &Record,
+            output: &mut Vec<OutRecord>,
+        ) -> Result<(), Rejection> {
+            let text = std::str::from_utf8(&record.payload).map_err(|error| Rejection {
+                kind: "invalid_utf8".into(),
+                reason: error.to_string(),
+            })?;
+            output.push(OutRecord::new("out", "k", text.to_uppercase()));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn maps_records_and_dead_letters_bad_ones_without_stopping() {
+        let bus = MemoryBus::new(64);
+        let consumer = BusConsumer::Memory(bus.subscribe("in").unwrap());
+        let mut output = bus.subscribe("out").unwrap();
+        let mut dead_letters = bus.subscribe("dlq").unwrap();
+        let input = vec![
+            OutRecord::new("in", "a", b"hello".to_vec()),
+            OutRecord::new("in", "b", vec![0xff, 0xfe]),
+            OutRecord::new("in", "c", b"world".to_vec()),
+        ];
+        bus.producer().send_all(&input).await.unwrap();
+        let upstream_finished = CancellationToken::new();
+        upstream_finished.cancel();
+        let settings = StageSettings {
+            stage: "shout".into(),
+            dead_letter_topic: "dlq".into(),
+            max_batch: 2,
+            max_wait: Duration::from_millis(20),
+            upstream_finished: Some(upstream_finished),
+        };
+        let producer = BusProducer::Memory(bus.producer());
+        let totals = run_transform(
+            consumer,
+            producer,
+            Shout,
+            settings,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            totals,
+            StageTotals {
+                received: 3,
+                sent: 2,
+                dead_lettered: 1
+            }
+        );
+        let cancel = CancellationToken::new();
+        let outputs = output
+            .next_batch(10, Duration::from_millis(10), &cancel)
+            .await
+            .unwrap();
+        let texts: Vec<_> = outputs
+            .iter()
+            .map(|record| record.payload.clone())
+            .collect();
+        assert_eq!(texts, vec![b"HELLO".to_vec(), b"WORLD".to_vec()]);
+        let letters = dead_letters
+            .next_batch(10, Duration::from_millis(10), &cancel)
+            .await
+            .unwrap();
+        let letter: DeadLetter = serde_json::from_slice(&letters[0].payload).unwrap();
+        assert_eq!(letter.stage, "shout");
+        assert_eq!(letter.reason_kind, "invalid_utf8");
+        assert_eq!(letter.original_bytes(), vec![0xff, 0xfe]);
+        assert_eq!(letter.key.as_deref(), Some("b"));
+    }
+}
