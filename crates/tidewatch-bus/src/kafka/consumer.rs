@@ -7,7 +7,7 @@
 //! offsets every second, on rebalance, and on [`KafkaConsumer::shutdown`] synchronously. A crash
 //! loses at most the uncommitted tail, which is redelivered: at least once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
@@ -69,8 +69,6 @@ impl ConsumerContext for StageContext {
 
 pub struct KafkaConsumer {
     consumer: StreamConsumer<StageContext>,
-    /// Partitions whose end we have reached and not received anything after.
-    partitions_at_end: HashSet<(String, i32)>,
     stage: String,
 }
 
@@ -86,7 +84,6 @@ impl KafkaConsumer {
             .set("auto.commit.interval.ms", "1000")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "true")
             .set("session.timeout.ms", config.session_timeout_ms.to_string())
             .set(
                 "heartbeat.interval.ms",
@@ -101,7 +98,6 @@ impl KafkaConsumer {
         tracing::info!(stage, group = %group_id, ?topics, "consumer subscribed");
         Ok(Self {
             consumer,
-            partitions_at_end: HashSet::new(),
             stage: stage.to_string(),
         })
     }
@@ -124,22 +120,13 @@ impl KafkaConsumer {
             };
             match received {
                 Ok(message) => {
-                    let topic = message.topic().to_string();
-                    self.partitions_at_end
-                        .remove(&(topic.clone(), message.partition()));
                     batch.push(Record {
-                        topic,
+                        topic: message.topic().to_string(),
                         partition: message.partition(),
                         offset: message.offset(),
                         key: message.key().map(<[u8]>::to_vec),
                         payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
                     });
-                }
-                Err(KafkaError::PartitionEOF(partition)) => {
-                    self.note_partition_end(partition);
-                    if !batch.is_empty() {
-                        break;
-                    }
                 }
                 Err(error) => {
                     tracing::warn!(stage = %self.stage, %error, "consumer error");
@@ -153,20 +140,6 @@ impl KafkaConsumer {
             }
         }
         Ok(batch)
-    }
-
-    fn note_partition_end(&mut self, partition: i32) {
-        // PartitionEOF carries only the partition number; with one subscribed topic per stage
-        // (the normal case) the assignment tells which topic it belongs to.
-        let Ok(assignment) = self.consumer.assignment() else {
-            return;
-        };
-        for element in assignment.elements() {
-            if element.partition() == partition {
-                self.partitions_at_end
-                    .insert((element.topic().to_string(), partition));
-            }
-        }
     }
 
     pub fn commit_batch(&mut self, batch: &[Record]) -> Result<(), BusError> {
@@ -188,16 +161,31 @@ impl KafkaConsumer {
         Ok(())
     }
 
+    /// True when every assigned partition has been read up to its high watermark (asks the
+    /// broker, so call it only when idle). False while nothing is assigned yet.
     pub fn is_caught_up(&self) -> bool {
-        let Ok(assignment) = self.consumer.assignment() else {
+        let (Ok(assignment), Ok(positions)) =
+            (self.consumer.assignment(), self.consumer.position())
+        else {
             return false;
         };
-        let elements = assignment.elements();
-        !elements.is_empty()
-            && elements.iter().all(|element| {
-                self.partitions_at_end
-                    .contains(&(element.topic().to_string(), element.partition()))
-            })
+        if assignment.count() == 0 {
+            return false;
+        }
+        positions.elements().iter().all(|element| {
+            let Ok((_low, high)) = self.consumer.fetch_watermarks(
+                element.topic(),
+                element.partition(),
+                Duration::from_secs(2),
+            ) else {
+                return false;
+            };
+            match element.offset() {
+                rdkafka::Offset::Offset(position) => position >= high,
+                // Nothing read yet: caught up only if there is nothing to read.
+                _ => high == 0,
+            }
+        })
     }
 
     pub fn shutdown(self) -> Result<(), BusError> {

@@ -1,0 +1,182 @@
+//! The store stage: `posts.scored` → ClickHouse `posts`.
+//!
+//! Guarantees: a batch's offsets are committed only after ClickHouse acknowledged its insert (and
+//! its dead letters were produced); transient ClickHouse errors are retried with backoff without
+//! committing; a record that cannot be parsed, or that ClickHouse refuses on its own, goes to the
+//! dead-letter topic and the stage goes on. Redelivered posts are collapsed by the table (see
+//! `schema`), so at-least-once delivery never counts a post twice.
+
+use std::time::{Duration, Instant};
+
+use tidewatch_bus::transform::{dead_letter_record, send_durably, Rejection, StageSettings, StageTotals};
+use tidewatch_bus::{BusConsumer, BusError, BusProducer, OutRecord, Record};
+use tidewatch_model::ScoredPost;
+use tokio_util::sync::CancellationToken;
+
+use crate::{PostStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreStageError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What inserting one batch came to.
+enum InsertOutcome {
+    Durable,
+    Cancelled,
+}
+
+/// What inserting a batch that may hold refused posts came to.
+enum BatchOutcome {
+    /// Everything else is in ClickHouse; this many posts were refused and dead-lettered.
+    Durable { refused: u64 },
+    Cancelled,
+}
+
+pub async fn run_store_stage(
+    mut consumer: BusConsumer,
+    producer: BusProducer,
+    store: PostStore,
+    settings: StageSettings,
+    cancel: CancellationToken,
+) -> Result<StageTotals, StoreStageError> {
+    let stage = settings.stage.as_str();
+    let mut totals = StageTotals::default();
+    tracing::info!(stage, database = store.database(), "stage started");
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let batch = match consumer.next_batch(settings.max_batch, settings.max_wait, &cancel).await {
+            Ok(batch) => batch,
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(stage, %error, "consume failed, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if batch.is_empty() {
+            let drained = settings
+                .upstream_finished
+                .as_ref()
+                .is_some_and(|finished| finished.is_cancelled() && consumer.is_caught_up());
+            if drained {
+                break;
+            }
+            continue;
+        }
+        let started = Instant::now();
+        let mut posts = Vec::with_capacity(batch.len());
+        let mut positions: Vec<&Record> = Vec::with_capacity(batch.len());
+        let mut dead_letters = Vec::new();
+        for record in &batch {
+            match ScoredPost::from_json_bytes(&record.payload) {
+                Ok(post) => {
+                    posts.push(post);
+                    positions.push(record);
+                }
+                Err(error) => {
+                    let rejection = Rejection {
+                        kind: error.kind().to_string(),
+                        reason: error.to_string(),
+                    };
+                    dead_letters.push(reject(stage, &settings, record, rejection));
+                }
+            }
+        }
+        let refused = match insert_durably(&store, &posts, &positions, stage, &settings, &mut dead_letters, &cancel).await? {
+            BatchOutcome::Durable { refused } => refused,
+            BatchOutcome::Cancelled => break,
+        };
+        if !send_durably(&producer, &dead_letters, stage, &cancel).await? {
+            break;
+        }
+        consumer.commit_batch(&batch)?;
+        let stored = posts.len() as u64 - refused;
+        totals.received += batch.len() as u64;
+        totals.sent += stored;
+        totals.dead_lettered += dead_letters.len() as u64;
+        metrics::counter!("tidewatch_stage_received_total", "stage" => stage.to_string()).increment(batch.len() as u64);
+        metrics::counter!("tidewatch_stage_sent_total", "stage" => stage.to_string()).increment(stored);
+        metrics::histogram!("tidewatch_stage_batch_seconds", "stage" => stage.to_string())
+            .record(started.elapsed().as_secs_f64());
+    }
+    consumer.shutdown()?;
+    tracing::info!(stage, received = totals.received, stored = totals.sent, dead_lettered = totals.dead_lettered, "stage stopped");
+    Ok(totals)
+}
+
+fn reject(stage: &str, settings: &StageSettings, record: &Record, rejection: Rejection) -> OutRecord {
+    tracing::warn!(stage, topic = %record.topic, partition = record.partition, offset = record.offset,
+        reason = %rejection.reason, "record dead-lettered");
+    metrics::counter!("tidewatch_stage_dead_lettered_total", "stage" => stage.to_string(), "reason" => rejection.kind.clone())
+        .increment(1);
+    dead_letter_record(stage, &settings.dead_letter_topic, record, &rejection)
+}
+
+/// Inserts the batch, retrying transient errors; if ClickHouse refuses the batch for a reason
+/// retrying cannot fix, inserts post by post so that only the offending posts are dead-lettered.
+async fn insert_durably(
+    store: &PostStore,
+    posts: &[ScoredPost],
+    positions: &[&Record],
+    stage: &str,
+    settings: &StageSettings,
+    dead_letters: &mut Vec<OutRecord>,
+    cancel: &CancellationToken,
+) -> Result<BatchOutcome, StoreStageError> {
+    match insert_with_retry(store, posts, stage, cancel).await {
+        Ok(InsertOutcome::Durable) => return Ok(BatchOutcome::Durable { refused: 0 }),
+        Ok(InsertOutcome::Cancelled) => return Ok(BatchOutcome::Cancelled),
+        Err(error) => {
+            tracing::warn!(stage, %error, posts = posts.len(), "batch refused; inserting one by one");
+        }
+    }
+    let mut refused = 0;
+    for (post, record) in posts.iter().zip(positions) {
+        match insert_with_retry(store, std::slice::from_ref(post), stage, cancel).await {
+            Ok(InsertOutcome::Durable) => {}
+            Ok(InsertOutcome::Cancelled) => return Ok(BatchOutcome::Cancelled),
+            Err(error) => {
+                let rejection = Rejection {
+                    kind: "clickhouse_refused".to_string(),
+                    reason: format!("ClickHouse refused the post: {error}"),
+                };
+                dead_letters.push(reject(stage, settings, record, rejection));
+                refused += 1;
+            }
+        }
+    }
+    Ok(BatchOutcome::Durable { refused })
+}
+
+/// Retries retryable errors with capped backoff until success or cancellation; returns a fatal
+/// error as it is.
+async fn insert_with_retry(
+    store: &PostStore,
+    posts: &[ScoredPost],
+    stage: &str,
+    cancel: &CancellationToken,
+) -> Result<InsertOutcome, StoreError> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let error = match store.insert_posts(posts).await {
+            Ok(()) => return Ok(InsertOutcome::Durable),
+            Err(error) => error,
+        };
+        metrics::counter!("tidewatch_stage_errors_total", "stage" => stage.to_string(), "kind" => "insert").increment(1);
+        if !error.is_retryable() {
+            return Err(error);
+        }
+        tracing::warn!(stage, %error, retry_in_ms = backoff.as_millis() as u64, "insert failed, retrying");
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(InsertOutcome::Cancelled),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}

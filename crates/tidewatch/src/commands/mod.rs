@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub(crate) mod generate;
+pub(crate) mod replay;
+pub(crate) mod run;
+pub(crate) mod stages;

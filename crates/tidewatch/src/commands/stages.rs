@@ -1,0 +1,101 @@
+//! Single stages against Kafka (`score`, `store`) and `migrate`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use tidewatch_bus::transform::{run_transform, StageSettings};
+use tidewatch_bus::{ensure_topics, BusConsumer, BusProducer, KafkaConsumer, KafkaProducer};
+use tidewatch_score::ScoreTransform;
+use tidewatch_store::stage::run_store_stage;
+use tidewatch_store::PostStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::telemetry::{self, Health};
+
+pub(crate) fn stage_settings(
+    config: &Config,
+    stage: &str,
+    upstream_finished: Option<CancellationToken>,
+) -> StageSettings {
+    StageSettings {
+        stage: stage.to_string(),
+        dead_letter_topic: config.topics().dead_letter,
+        max_batch: config.pipeline.batch_size,
+        max_wait: Duration::from_millis(config.pipeline.batch_wait_ms),
+        upstream_finished,
+    }
+}
+
+pub(crate) async fn score(config: &Config) -> anyhow::Result<()> {
+    let kafka = config.require_kafka()?;
+    let topics = config.topics();
+    ensure_topics(kafka, &topics.all())
+        .await
+        .context("cannot create topics")?;
+    let cancel = telemetry::shutdown_on_signals();
+    let health = Health::default();
+    telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
+    let consumer = KafkaConsumer::new(kafka, "score", &[&topics.posts_raw])?;
+    let producer = KafkaProducer::new(kafka)?;
+    let transform = ScoreTransform::new(config.watch_matcher()?, topics);
+    health.set("score", "running");
+    let result = run_transform(
+        BusConsumer::Kafka(consumer),
+        BusProducer::Kafka(producer),
+        transform,
+        stage_settings(config, "score", None),
+        cancel,
+    )
+    .await;
+    health.set("score", if result.is_ok() { "stopped" } else { "failed" });
+    result.context("score stage failed")?;
+    Ok(())
+}
+
+pub(crate) async fn store(config: &Config) -> anyhow::Result<()> {
+    let kafka = config.require_kafka()?;
+    let topics = config.topics();
+    ensure_topics(kafka, &topics.all())
+        .await
+        .context("cannot create topics")?;
+    let post_store = PostStore::connect(&config.clickhouse);
+    post_store
+        .migrate()
+        .await
+        .context("cannot migrate the ClickHouse schema")?;
+    let cancel = telemetry::shutdown_on_signals();
+    let health = Health::default();
+    telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
+    let consumer = KafkaConsumer::new(kafka, "store", &[&topics.posts_scored])?;
+    let producer = KafkaProducer::new(kafka)?;
+    health.set("store", "running");
+    let result = run_store_stage(
+        BusConsumer::Kafka(consumer),
+        BusProducer::Kafka(producer),
+        post_store,
+        stage_settings(config, "store", None),
+        cancel,
+    )
+    .await;
+    health.set("store", if result.is_ok() { "stopped" } else { "failed" });
+    result.context("store stage failed")?;
+    Ok(())
+}
+
+pub(crate) async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let post_store = PostStore::connect(&config.clickhouse);
+    post_store.migrate().await.with_context(|| {
+        format!(
+            "cannot migrate ClickHouse at {} (clickhouse.url)",
+            config.clickhouse.url
+        )
+    })?;
+    let versions = post_store.applied_migrations().await?;
+    println!(
+        "schema of database {} is at version {}",
+        post_store.database(),
+        versions.last().copied().unwrap_or(0)
+    );
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Configuration: one TOML file plus `TIDEWATCH__SECTION__KEY` environment overrides.
+//!
+//! Guarantees: an unknown key anywhere is an error naming its path; secrets (the ClickHouse
+//! password) are refused in the file and only read from the environment; watches are compiled
+//! and checked at load time, so a bad watch stops start-up with its name in the message.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+use tidewatch_bus::KafkaConfig;
+use tidewatch_model::Topics;
+use tidewatch_score::{WatchConfig, WatchMatcher};
+use tidewatch_store::StoreConfig;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Absent: `tidewatch run` uses the in-process bus.
+    #[serde(default)]
+    pub(crate) kafka: Option<KafkaConfig>,
+    #[serde(default)]
+    pub(crate) clickhouse: StoreConfig,
+    #[serde(default)]
+    pub(crate) api: ApiConfig,
+    #[serde(default)]
+    pub(crate) pipeline: PipelineConfig,
+    #[serde(default, rename = "watch")]
+    pub(crate) watches: Vec<WatchConfig>,
+}
+
+/// The `[api]` section: where `/metrics` and `/healthz` listen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiConfig {
+    /// `host:port`; port 0 picks a free port (logged); empty disables the listener.
+    #[serde(default = "default_listen")]
+    pub(crate) listen: String,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:9898".to_string()
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+        }
+    }
+}
+
+/// The `[pipeline]` section: batching and in-process buffering.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PipelineConfig {
+    /// Most records a stage takes at once.
+    #[serde(default = "default_batch_size")]
+    pub(crate) batch_size: usize,
+    /// Longest a stage waits to fill a batch, in milliseconds.
+    #[serde(default = "default_batch_wait_ms")]
+    pub(crate) batch_wait_ms: u64,
+    /// Capacity of each in-process topic (records).
+    #[serde(default = "default_channel_capacity")]
+    pub(crate) channel_capacity: usize,
+}
+
+fn default_batch_size() -> usize {
+    5_000
+}
+fn default_batch_wait_ms() -> u64 {
+    200
+}
+fn default_channel_capacity() -> usize {
+    20_000
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: default_batch_size(),
+            batch_wait_ms: default_batch_wait_ms(),
+            channel_capacity: default_channel_capacity(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file (if given) and the environment.
+    pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            refuse_secrets_in_file(&text, path)?;
+            figment = figment.merge(Toml::string(&text));
+        }
+        figment = figment.merge(Env::prefixed("TIDEWATCH__").split("__"));
+        let config: Config = figment.extract().map_err(|error| {
+            let messages: Vec<String> = error.into_iter().map(describe_figment_error).collect();
+            anyhow::anyhow!("invalid configuration: {}", messages.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(kafka) = &self.kafka {
+            kafka.validate().context("invalid [kafka] section")?;
+        }
+        if self.pipeline.batch_size == 0 {
+            bail!("pipeline.batch_size must be at least 1");
+        }
+        self.watch_matcher()?;
+        Ok(())
+    }
+
+    pub(crate) fn watch_matcher(&self) -> anyhow::Result<WatchMatcher> {
+        WatchMatcher::new(&self.watches).context("invalid [[watch]]")
+    }
+
+    pub(crate) fn topics(&self) -> Topics {
+        let prefix = self
+            .kafka
+            .as_ref()
+            .map(|kafka| kafka.topic_prefix.as_str())
+            .unwrap_or("");
+        Topics::with_prefix(prefix)
+    }
+
+    /// The Kafka section, or an error saying how to configure it.
+    pub(crate) fn require_kafka(&self) -> anyhow::Result<&KafkaConfig> {
+        self.kafka.as_ref().context(
+            "this command needs Kafka: set [kafka] brokers in the config or TIDEWATCH__KAFKA__BROKERS",
+        )
+    }
+}
+
+/// Names the key path of a figment error, e.g. `unknown key kafka.brokerz`.
+fn describe_figment_error(error: figment::Error) -> String {
+    let path = error.path.join(".");
+    match &error.kind {
+        figment::error::Kind::UnknownField(field, _) => {
+            let full = if path.is_empty() {
+                field.clone()
+            } else {
+                format!("{path}.{field}")
+            };
+            format!("unknown key `{full}`")
+        }
+        _ if path.is_empty() => error.kind.to_string(),
+        kind => format!("key `{path}`: {kind}"),
+    }
+}
+
+fn refuse_secrets_in_file(text: &str, path: &Path) -> anyhow::Result<()> {
+    let document: toml::Table = text
+        .parse()
+        .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+    let password_in_file = document
+        .get("clickhouse")
+        .and_then(|section| section.get("password"))
+        .is_some();
+    if password_in_file {
+        bail!(
+            "clickhouse.password must not be in {}: secrets come from the environment (TIDEWATCH__CLICKHOUSE__PASSWORD)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+//! tidewatch: the one binary. Each subcommand is a thin wiring of the role crates; see
+//! DESIGN.md's command table.
+
+mod commands;
+mod config;
+mod telemetry;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "tidewatch",
+    version,
+    about = "Social media sentiment monitoring: rising negative stories, early"
+)]
+struct Cli {
+    /// The TOML config file (`TIDEWATCH__SECTION__KEY` environment variables override it).
+    #[arg(long, global = true, env = "TIDEWATCH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every stage in one process; the in-process bus unless [kafka] is configured.
+    Run(commands::run::RunArgs),
+    /// The score stage against Kafka: posts.raw → posts.scored, posts.watched.
+    Score,
+    /// The store stage against Kafka: posts.scored → ClickHouse.
+    Store,
+    /// Create or upgrade the ClickHouse schema.
+    Migrate,
+    /// Publish canonical posts (JSONL) into posts.raw.
+    Replay(commands::replay::ReplayArgs),
+    /// Write synthetic canonical posts (JSONL) to stdout, for load tests and samples.
+    Generate(commands::generate::GenerateArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    telemetry::init_logging();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the tokio runtime");
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Generate(args) = &cli.command {
+        return commands::generate::generate(args);
+    }
+    let config = Config::load(cli.config.as_deref()).context("cannot load the configuration")?;
+    match cli.command {
+        Command::Run(args) => commands::run::run(&config, &args).await,
+        Command::Score => commands::stages::score(&config).await,
+        Command::Store => commands::stages::store(&config).await,
+        Command::Migrate => commands::stages::migrate(&config).await,
+        Command::Replay(args) => commands::replay::replay_command(&config, &args).await,
+        Command::Generate(_) => unreachable!("handled before loading the config"),
+    }
+}
