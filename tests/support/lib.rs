@@ -1,3 +1,217 @@
 //! Helpers shared by the end-to-end tests in `tests/`: locating the `tidewatch` binary, the
-//! local services (tansu on 127.0.0.1:9092, ClickHouse on 127.0.0.1:8123), unique topic
-//! prefixes and database names so that tests never see each other's data.
+//! local services (tansu on 127.0.0.1:9092, ClickHouse on 127.0.0.1:8123, started by
+//! `deploy/local/services up`), unique topic prefixes and database names so that tests never
+//! see each other's data, a minimal ClickHouse HTTP client, and a dead-letter topic reader.
+//!
+//! Why a hand-written HTTP client: the tests check ClickHouse with their own SQL, independent of
+//! the code under test, and need nothing more than one POST.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+
+pub const KAFKA: &str = "127.0.0.1:9092";
+pub const CLICKHOUSE_HOST: &str = "127.0.0.1:8123";
+
+/// The `tidewatch` binary cargo built next to this test.
+pub fn tidewatch_binary() -> PathBuf {
+    let test_executable = std::env::current_exe().expect("cannot locate the test executable");
+    let profile_directory = test_executable
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable is not in target/<profile>/deps");
+    let binary = profile_directory.join("tidewatch");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p tidewatch` (cargo test/nextest on the workspace does)",
+        binary.display()
+    );
+    binary
+}
+
+/// True if both local services answer. Otherwise prints why the test is skipped, or panics under
+/// CI=true, where the services must be there.
+pub fn services_available(test_name: &str) -> bool {
+    let kafka_up =
+        TcpStream::connect_timeout(&KAFKA.parse().unwrap(), Duration::from_secs(2)).is_ok();
+    let clickhouse_up = clickhouse_query("SELECT 1").is_ok_and(|answer| answer.trim() == "1");
+    if kafka_up && clickhouse_up {
+        return true;
+    }
+    let message = format!(
+        "{test_name}: local services not running (kafka up: {kafka_up}, clickhouse up: {clickhouse_up}); \
+         start them with `deploy/local/services up`"
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+    eprintln!("SKIPPED {message}");
+    false
+}
+
+/// A name no other test run uses: `<prefix>_<pid>_<nanos>`.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000
+    )
+}
+
+/// Runs one SQL statement over ClickHouse's HTTP interface; returns the body (TabSeparated).
+pub fn clickhouse_query(sql: &str) -> Result<String, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&CLICKHOUSE_HOST.parse().unwrap(), Duration::from_secs(2))
+            .map_err(|error| error.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let request = format!(
+        "POST / HTTP/1.0\r\nHost: {CLICKHOUSE_HOST}\r\nContent-Length: {}\r\n\r\n{sql}",
+        sql.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|error| error.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|error| error.to_string())?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or("malformed HTTP response")?;
+    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("ClickHouse answered {head}: {body}"));
+    }
+    Ok(body.to_string())
+}
+
+/// A number answered by `sql`.
+pub fn clickhouse_number(sql: &str) -> u64 {
+    let answer = clickhouse_query(sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
+    answer
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{sql}: not a number: {answer:?}"))
+}
+
+pub fn drop_database(database: &str) {
+    let _ = clickhouse_query(&format!("DROP DATABASE IF EXISTS {database}"));
+}
+
+/// Writes a config for one test: its own topic prefix and database, the given watches.
+pub fn write_config(
+    directory: &Path,
+    topic_prefix: Option<&str>,
+    database: &str,
+    watches_toml: &str,
+) -> PathBuf {
+    let kafka = match topic_prefix {
+        Some(prefix) => format!(
+            "[kafka]\nbrokers = \"{KAFKA}\"\ntopic_prefix = \"{prefix}\"\ngroup_prefix = \"{prefix}\"\npartitions = 4\nsession_timeout_ms = 6000\n\n"
+        ),
+        None => String::new(),
+    };
+    let text = format!(
+        "{kafka}[clickhouse]\nurl = \"http://{CLICKHOUSE_HOST}\"\ndatabase = \"{database}\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[pipeline]\nbatch_size = 5000\nbatch_wait_ms = 100\n\n{watches_toml}"
+    );
+    let path = directory.join("tidewatch.toml");
+    std::fs::write(&path, text).expect("cannot write the test config");
+    path
+}
+
+/// Runs `tidewatch <args>` to completion; panics with its output if it fails.
+pub fn run_tidewatch(config: &Path, args: &[&str]) -> String {
+    let output = Command::new(tidewatch_binary())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("cannot start tidewatch");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "tidewatch {args:?} failed: {}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Starts `tidewatch <args>` in the background, its logs in `log_path`.
+pub fn spawn_tidewatch(config: &Path, args: &[&str], log_path: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .expect("cannot open the log file");
+    Command::new(tidewatch_binary())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("RUST_LOG", "info,rdkafka=warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("cannot start tidewatch")
+}
+
+/// Writes `tidewatch generate` output to `path`; returns the lines.
+pub fn generate_posts(path: &Path, count: u64, seed: u64) -> Vec<String> {
+    let output = Command::new(tidewatch_binary())
+        .args([
+            "generate",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .output()
+        .expect("cannot run tidewatch generate");
+    assert!(output.status.success(), "generate failed");
+    std::fs::write(path, &output.stdout).expect("cannot write posts");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Reads every record of `topic` from the beginning until `expected` arrived or `timeout`.
+pub fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<Vec<u8>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", KAFKA)
+        .set("group.id", unique_name("reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("cannot create a reader");
+    consumer.subscribe(&[topic]).expect("cannot subscribe");
+    let deadline = Instant::now() + timeout;
+    let mut payloads = Vec::new();
+    while payloads.len() < expected && Instant::now() < deadline {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            payloads.push(message.payload().unwrap_or_default().to_vec());
+        }
+    }
+    payloads
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    condition()
+}
