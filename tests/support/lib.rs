@@ -112,9 +112,20 @@ pub fn write_config(
     database: &str,
     watches_toml: &str,
 ) -> PathBuf {
+    write_config_with(directory, topic_prefix, database, watches_toml, "")
+}
+
+/// [`write_config`] with more `[kafka]` keys (TOML lines).
+pub fn write_config_with(
+    directory: &Path,
+    topic_prefix: Option<&str>,
+    database: &str,
+    watches_toml: &str,
+    extra_kafka_keys: &str,
+) -> PathBuf {
     let kafka = match topic_prefix {
         Some(prefix) => format!(
-            "[kafka]\nbrokers = \"{KAFKA}\"\ntopic_prefix = \"{prefix}\"\ngroup_prefix = \"{prefix}\"\npartitions = 4\nsession_timeout_ms = 6000\n\n"
+            "[kafka]\nbrokers = \"{KAFKA}\"\ntopic_prefix = \"{prefix}\"\ngroup_prefix = \"{prefix}\"\npartitions = 4\nsession_timeout_ms = 6000\n{extra_kafka_keys}\n\n"
         ),
         None => String::new(),
     };

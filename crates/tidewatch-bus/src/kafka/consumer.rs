@@ -15,11 +15,12 @@ use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, Stream
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
-use rdkafka::ClientContext;
+use rdkafka::topic_partition_list::TopicPartitionList;
+use rdkafka::{ClientContext, Offset};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::KafkaConfig;
+use super::{KafkaConfig, PartitionAssignment};
 use crate::{BusError, Record};
 
 /// Reports consumer lag from librdkafka's statistics and logs rebalances.
@@ -90,12 +91,24 @@ impl KafkaConsumer {
                 (config.session_timeout_ms / 5).max(100).to_string(),
             )
             .set("statistics.interval.ms", "5000");
+        if let Some(instance_id) = &config.instance_id {
+            client_config.set("group.instance.id", format!("{instance_id}.{stage}"));
+        }
         let context = StageContext {
             stage: stage.to_string(),
         };
         let consumer: StreamConsumer<StageContext> = client_config.create_with_context(context)?;
-        consumer.subscribe(topics)?;
-        tracing::info!(stage, group = %group_id, ?topics, "consumer subscribed");
+        match config.assignment {
+            PartitionAssignment::Group => {
+                consumer.subscribe(topics)?;
+                tracing::info!(stage, group = %group_id, ?topics, "consumer subscribed");
+            }
+            PartitionAssignment::All => {
+                let partitions = all_partitions(&consumer, topics)?;
+                consumer.assign(&partitions)?;
+                tracing::info!(stage, group = %group_id, ?topics, partitions = partitions.count(), "consumer assigned every partition");
+            }
+        }
         Ok(Self {
             consumer,
             stage: stage.to_string(),
@@ -199,4 +212,31 @@ impl KafkaConsumer {
         tracing::info!(stage = %self.stage, "consumer committed and left the group");
         Ok(())
     }
+}
+
+/// Every partition of `topics`, each to start at the group's committed offset (or the earliest
+/// one when nothing was committed).
+fn all_partitions(
+    consumer: &StreamConsumer<StageContext>,
+    topics: &[&str],
+) -> Result<TopicPartitionList, BusError> {
+    let mut partitions = TopicPartitionList::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let count = metadata
+            .topics()
+            .iter()
+            .find(|candidate| candidate.name() == *topic)
+            .map(|found| found.partitions().len())
+            .unwrap_or(0);
+        if count == 0 {
+            return Err(BusError::Config(format!(
+                "topic {topic} has no partitions (does it exist?)"
+            )));
+        }
+        for partition in 0..count as i32 {
+            partitions.add_partition_offset(topic, partition, Offset::Stored)?;
+        }
+    }
+    Ok(partitions)
 }

@@ -39,6 +39,25 @@ pub struct KafkaConfig {
     /// How long a consumer may be silent before the group gives its partitions to another.
     #[serde(default = "default_session_timeout_ms")]
     pub session_timeout_ms: u32,
+    /// Static group membership (KIP-345): a stable id per stage instance (e.g. the pod name).
+    /// A restarted instance with the same id takes its partitions back at once instead of
+    /// waiting for the group to notice that the old one died.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// How a stage's consumer gets its partitions: `group` (Kafka consumer-group rebalancing, to
+    /// scale a stage out over several processes) or `all` (this process reads every partition
+    /// of its topics; one process per stage; a restart resumes at once from the committed
+    /// offsets). Offsets are committed to the stage's group either way.
+    #[serde(default)]
+    pub assignment: PartitionAssignment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionAssignment {
+    #[default]
+    Group,
+    All,
 }
 
 fn default_group_prefix() -> String {
@@ -67,6 +86,8 @@ impl KafkaConfig {
             replication_factor: default_replication_factor(),
             compression: default_compression(),
             session_timeout_ms: default_session_timeout_ms(),
+            instance_id: None,
+            assignment: PartitionAssignment::Group,
         }
     }
 
