@@ -219,6 +219,10 @@ async fn report(
         .count_posts()
         .await
         .context("cannot count stored posts")?;
+    let by_label = post_store
+        .count_posts_by_label()
+        .await
+        .context("cannot count posts by label")?;
     let by_watch = post_store
         .count_posts_by_watch()
         .await
@@ -245,6 +249,11 @@ async fn report(
         "  ClickHouse database {} holds {stored} posts",
         post_store.database()
     );
+    let labels: Vec<String> = by_label
+        .iter()
+        .map(|(label, count)| format!("{count} {label}"))
+        .collect();
+    println!("    by label: {}", labels.join(", "));
     for (watch, count) in by_watch {
         println!("    watch {watch}: {count} posts");
     }
