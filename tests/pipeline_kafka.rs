@@ -1,7 +1,6 @@
 //! End to end through the real broker and ClickHouse: replay → Kafka → score → Kafka → store →
 //! ClickHouse, with the stages as separate processes, as in production.
 
-use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -110,8 +109,7 @@ fn replays_100k_posts_through_kafka_into_clickhouse_exactly_once_each() {
 }
 
 /// Lines that must each be dead-lettered, with the reason kind they must carry.
-fn malformed_lines(directory: &Path) -> Vec<(Vec<u8>, &'static str)> {
-    let _ = directory;
+fn malformed_lines() -> Vec<(Vec<u8>, &'static str)> {
     let huge_text = "a".repeat(10 * 1024 * 1024);
     vec![
         (b"this is not json".to_vec(), "invalid_json"),
@@ -137,7 +135,7 @@ fn malformed_lines_go_to_the_dead_letter_topic_and_good_lines_reach_clickhouse()
     let config = write_config(&directory, Some(&prefix), &name, WATCHES);
     let good_path = directory.join("good.jsonl");
     let good_lines = generate_posts(&good_path, 1_000, 12);
-    let malformed = malformed_lines(&directory);
+    let malformed = malformed_lines();
     let mut file = Vec::new();
     for (index, line) in good_lines.iter().enumerate() {
         file.extend_from_slice(line.as_bytes());
@@ -162,25 +160,47 @@ fn malformed_lines_go_to_the_dead_letter_topic_and_good_lines_reach_clickhouse()
         "{replay_output}"
     );
 
+    // Records no tidewatch producer would write, put straight on posts.raw: the score stage
+    // must dead-letter them itself and go on.
+    produce_raw(
+        &format!("{prefix}posts.raw"),
+        &[
+            ("x:1", b"{\"source\": 12}".as_slice()),
+            ("x:2", b"\xff\xfe\xfd".as_slice()),
+        ],
+    );
+
     let letters = read_topic(
         &format!("{prefix}tidewatch.dlq"),
-        5,
+        7,
         Duration::from_secs(60),
     );
     let mut reasons: Vec<String> = letters
         .iter()
         .map(|payload| {
             let letter: serde_json::Value = serde_json::from_slice(payload).unwrap();
-            assert_eq!(letter["stage"], "replay");
             assert!(letter["reason"]
                 .as_str()
                 .is_some_and(|reason| !reason.is_empty()));
-            assert!(letter["origin"].as_str().unwrap().contains("mixed.jsonl:"));
-            letter["reason_kind"].as_str().unwrap().to_string()
+            let origin = letter["origin"].as_str().unwrap();
+            let stage = letter["stage"].as_str().unwrap();
+            match stage {
+                "replay" => assert!(origin.contains("mixed.jsonl:"), "{letter}"),
+                "score" => assert_eq!(origin, format!("{prefix}posts.raw"), "{letter}"),
+                other => panic!("unexpected stage {other}: {letter}"),
+            }
+            format!("{stage}/{}", letter["reason_kind"].as_str().unwrap())
         })
         .collect();
     reasons.sort();
-    let mut expected: Vec<String> = malformed.iter().map(|(_, kind)| kind.to_string()).collect();
+    let mut expected: Vec<String> = malformed
+        .iter()
+        .map(|(_, kind)| format!("replay/{kind}"))
+        .collect();
+    expected.extend([
+        "score/invalid_field".to_string(),
+        "score/invalid_utf8".to_string(),
+    ]);
     expected.sort();
     assert_eq!(reasons, expected);
 

@@ -226,3 +226,22 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
     }
     condition()
 }
+
+/// Produces raw bytes to `topic` and waits until they are acknowledged: for records no
+/// tidewatch producer would write, to prove a stage survives them.
+pub fn produce_raw(topic: &str, records: &[(&str, &[u8])]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", KAFKA)
+        .set("acks", "all")
+        .create()
+        .expect("cannot create a producer");
+    for (key, payload) in records {
+        producer
+            .send(BaseRecord::to(topic).key(*key).payload(*payload))
+            .expect("cannot queue a record");
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .expect("records were not acknowledged");
+}
