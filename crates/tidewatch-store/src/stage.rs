@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use tidewatch_bus::transform::{dead_letter_record, send_durably, Rejection, StageSettings, StageTotals};
+use tidewatch_bus::transform::{
+    dead_letter_record, send_durably, Rejection, StageSettings, StageTotals,
+};
 use tidewatch_bus::{BusConsumer, BusError, BusProducer, OutRecord, Record};
 use tidewatch_model::ScoredPost;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +34,9 @@ enum InsertOutcome {
 /// What inserting a batch that may hold refused posts came to.
 enum BatchOutcome {
     /// Everything else is in ClickHouse; this many posts were refused and dead-lettered.
-    Durable { refused: u64 },
+    Durable {
+        refused: u64,
+    },
     Cancelled,
 }
 
@@ -50,7 +54,10 @@ pub async fn run_store_stage(
         if cancel.is_cancelled() {
             break;
         }
-        let batch = match consumer.next_batch(settings.max_batch, settings.max_wait, &cancel).await {
+        let batch = match consumer
+            .next_batch(settings.max_batch, settings.max_wait, &cancel)
+            .await
+        {
             Ok(batch) => batch,
             Err(error) if error.is_retryable() => {
                 tracing::warn!(stage, %error, "consume failed, retrying");
@@ -88,7 +95,17 @@ pub async fn run_store_stage(
                 }
             }
         }
-        let refused = match insert_durably(&store, &posts, &positions, stage, &settings, &mut dead_letters, &cancel).await? {
+        let refused = match insert_durably(
+            &store,
+            &posts,
+            &positions,
+            stage,
+            &settings,
+            &mut dead_letters,
+            &cancel,
+        )
+        .await?
+        {
             BatchOutcome::Durable { refused } => refused,
             BatchOutcome::Cancelled => break,
         };
@@ -100,17 +117,30 @@ pub async fn run_store_stage(
         totals.received += batch.len() as u64;
         totals.sent += stored;
         totals.dead_lettered += dead_letters.len() as u64;
-        metrics::counter!("tidewatch_stage_received_total", "stage" => stage.to_string()).increment(batch.len() as u64);
-        metrics::counter!("tidewatch_stage_sent_total", "stage" => stage.to_string()).increment(stored);
+        metrics::counter!("tidewatch_stage_received_total", "stage" => stage.to_string())
+            .increment(batch.len() as u64);
+        metrics::counter!("tidewatch_stage_sent_total", "stage" => stage.to_string())
+            .increment(stored);
         metrics::histogram!("tidewatch_stage_batch_seconds", "stage" => stage.to_string())
             .record(started.elapsed().as_secs_f64());
     }
     consumer.shutdown()?;
-    tracing::info!(stage, received = totals.received, stored = totals.sent, dead_lettered = totals.dead_lettered, "stage stopped");
+    tracing::info!(
+        stage,
+        received = totals.received,
+        stored = totals.sent,
+        dead_lettered = totals.dead_lettered,
+        "stage stopped"
+    );
     Ok(totals)
 }
 
-fn reject(stage: &str, settings: &StageSettings, record: &Record, rejection: Rejection) -> OutRecord {
+fn reject(
+    stage: &str,
+    settings: &StageSettings,
+    record: &Record,
+    rejection: Rejection,
+) -> OutRecord {
     tracing::warn!(stage, topic = %record.topic, partition = record.partition, offset = record.offset,
         reason = %rejection.reason, "record dead-lettered");
     metrics::counter!("tidewatch_stage_dead_lettered_total", "stage" => stage.to_string(), "reason" => rejection.kind.clone())

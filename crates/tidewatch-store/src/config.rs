@@ -1,0 +1,185 @@
+//! The `[clickhouse]` section of `tidewatch.toml`.
+//!
+//! Guarantees: unknown keys are rejected (serde `deny_unknown_fields`, so the config loader can
+//! name the offending key); every field has a default that works against the local services
+//! (`http://127.0.0.1:8123`, database `tidewatch`, user `default`, no password); the password is
+//! never printed by `Debug`; [`StoreConfig::validate`] accepts only database names that are plain
+//! identifiers, so a name can never change the meaning of a statement it is spliced into.
+
+use serde::Deserialize;
+
+use crate::error::StoreError;
+
+/// Where the ClickHouse HTTP interface is, and which database tidewatch owns there.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// URL of the ClickHouse HTTP interface, e.g. `http://127.0.0.1:8123`. Plain HTTP only: this
+    /// build has no TLS client, so reach a TLS-only server through a local TLS proxy.
+    pub url: String,
+    /// The database tidewatch creates and owns (every table lives in it).
+    pub database: String,
+    pub user: String,
+    /// Normally set from the environment (`TIDEWATCH__CLICKHOUSE__PASSWORD`), not the file.
+    pub password: Option<String>,
+}
+
+pub const DEFAULT_CLICKHOUSE_URL: &str = "http://127.0.0.1:8123";
+pub const DEFAULT_DATABASE: &str = "tidewatch";
+pub const DEFAULT_USER: &str = "default";
+
+/// Longest database name accepted; ClickHouse itself allows more, nobody needs it.
+const MAX_DATABASE_NAME_LEN: usize = 128;
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_CLICKHOUSE_URL.to_string(),
+            database: DEFAULT_DATABASE.to_string(),
+            user: DEFAULT_USER.to_string(),
+            password: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let password_shown = self.password.as_ref().map(|_| "<redacted>");
+        formatter
+            .debug_struct("StoreConfig")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &password_shown)
+            .finish()
+    }
+}
+
+impl StoreConfig {
+    /// The same server and credentials, another database (tests use one database each).
+    pub fn with_database(&self, database: impl Into<String>) -> Self {
+        Self {
+            database: database.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Checks what can be checked without a server: an `http://` URL and a database name made
+    /// of ASCII letters, digits and `_`, not starting with a digit.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if self.url.starts_with("https://") {
+            return Err(StoreError::InvalidConfig(format!(
+                "clickhouse.url {:?} uses https, but this build speaks plain HTTP only; \
+                 use a local TLS-terminating proxy",
+                self.url
+            )));
+        }
+        if !self.url.starts_with("http://") {
+            return Err(StoreError::InvalidConfig(format!(
+                "clickhouse.url must start with http://, got {:?}",
+                self.url
+            )));
+        }
+        if !is_plain_identifier(&self.database) {
+            return Err(StoreError::InvalidConfig(format!(
+                "clickhouse.database must be 1 to {MAX_DATABASE_NAME_LEN} ASCII letters, digits \
+                 or '_', not starting with a digit; got {:?}",
+                self.database
+            )));
+        }
+        if self.user.is_empty() {
+            return Err(StoreError::InvalidConfig(
+                "clickhouse.user must not be empty".to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_plain_identifier(name: &str) -> bool {
+    let Some(first) = name.chars().next() else {
+        return false;
+    };
+    if name.len() > MAX_DATABASE_NAME_LEN || first.is_ascii_digit() {
+        return false;
+    }
+    name.chars()
+        .all(|character| character.is_ascii_alphanumeric() || character == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_section_gives_the_local_defaults() {
+        let config: StoreConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(config, StoreConfig::default());
+        assert_eq!(config.url, "http://127.0.0.1:8123");
+        assert_eq!(config.database, "tidewatch");
+        assert_eq!(config.user, "default");
+        assert_eq!(config.password, None);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let error = serde_json::from_str::<StoreConfig>(r#"{"url":"http://x:1","databse":"a"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("databse"), "{error}");
+    }
+
+    #[test]
+    fn the_password_never_appears_in_debug_output() {
+        let config = StoreConfig {
+            password: Some("hunter2".to_string()),
+            ..StoreConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn database_names_must_be_plain_identifiers() {
+        for good in ["tidewatch", "tw_test_12_34", "_x", "A9"] {
+            StoreConfig::default()
+                .with_database(good)
+                .validate()
+                .unwrap();
+        }
+        let too_long = "a".repeat(MAX_DATABASE_NAME_LEN + 1);
+        for bad in [
+            "",
+            "9lives",
+            "a-b",
+            "a.b",
+            "a`b",
+            "x; DROP DATABASE y",
+            "é",
+            &too_long,
+        ] {
+            let error = StoreConfig::default()
+                .with_database(bad)
+                .validate()
+                .unwrap_err();
+            assert!(!error.is_retryable());
+        }
+    }
+
+    #[test]
+    fn urls_need_the_http_scheme() {
+        let config = StoreConfig {
+            url: "127.0.0.1:8123".to_string(),
+            ..StoreConfig::default()
+        };
+        assert!(config.validate().is_err());
+        let https = StoreConfig {
+            url: "https://clickhouse.example:8443".to_string(),
+            ..StoreConfig::default()
+        };
+        let message = https.validate().unwrap_err().to_string();
+        assert!(message.contains("plain HTTP only"), "{message}");
+    }
+}

@@ -1,0 +1,211 @@
+//! Shared helpers for the ClickHouse integration tests: a throwaway database per test, and
+//! scored posts built from a seed, so each test can compute its expected counts on its own.
+//!
+//! Guarantees: [`TestDatabase::create`] returns `None` (after printing why) only when no
+//! ClickHouse answers and `CI` is not `true`; the database it names is unique per process, time
+//! and label, and is dropped when the `TestDatabase` goes out of scope, even if the test panics.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use tidewatch_model::{Author, Label, Post, PostKind, PostMetrics, ScoredPost, Sentiment};
+use tidewatch_store::{PostStore, StoreConfig};
+
+pub(crate) const WATCH_NAMES: [&str; 4] = ["acme", "globex", "initech", "umbrella"];
+const SOURCES: [&str; 4] = ["mastodon", "bluesky", "reddit", "hackernews"];
+const DEFAULT_TEST_URL: &str = "http://127.0.0.1:8123";
+
+/// A database of its own for one test, dropped on drop.
+pub(crate) struct TestDatabase {
+    store: PostStore,
+}
+
+impl TestDatabase {
+    pub(crate) async fn create(label: &str) -> Option<TestDatabase> {
+        let url = std::env::var("TIDEWATCH_TEST_CLICKHOUSE_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_URL.to_string());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let database = format!("tw_test_{}_{nanos}_{label}", std::process::id());
+        let config = StoreConfig {
+            url: url.clone(),
+            database,
+            ..StoreConfig::default()
+        };
+        let store = PostStore::connect(&config);
+        if let Err(error) = store.ping().await {
+            let running_in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
+            assert!(
+                !running_in_ci,
+                "ClickHouse at {url} is not reachable and CI=true: {error}"
+            );
+            eprintln!("skipping: no ClickHouse at {url} ({error}); run `deploy/local/services up`");
+            return None;
+        }
+        Some(TestDatabase { store })
+    }
+
+    pub(crate) fn store(&self) -> &PostStore {
+        &self.store
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Runs on a thread of its own with a fresh client: the test's runtime is blocked here, and
+    /// a pooled connection of the test's client is driven by a task on that runtime.
+    fn drop(&mut self) {
+        let store = PostStore::connect(self.store.config());
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            runtime.block_on(store.drop_database())
+        });
+        if let Ok(Err(error)) = dropper.join() {
+            eprintln!("could not drop test database: {error}");
+        }
+    }
+}
+
+/// 2015-02-23T18:15:31Z plus `day_offset` days.
+fn base_time_plus_days(day_offset: u64) -> DateTime<Utc> {
+    let base = DateTime::parse_from_rfc3339("2015-02-23T18:15:31Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    base + Days::new(day_offset)
+}
+
+fn sentiment_of(compound: f64) -> Sentiment {
+    let negative_part = (-compound).max(0.0) / 2.0;
+    let positive_part = compound.max(0.0) / 2.0;
+    Sentiment {
+        neg: negative_part,
+        neu: 1.0 - negative_part - positive_part,
+        pos: positive_part,
+        compound,
+    }
+}
+
+fn post_at(source: &str, source_id: &str, created_at: DateTime<Utc>) -> Post {
+    let is_review = source == "appstore";
+    Post {
+        v: 1,
+        source: source.to_string(),
+        source_id: source_id.to_string(),
+        kind: if is_review {
+            PostKind::Review
+        } else {
+            PostKind::Post
+        },
+        created_at,
+        author: Some(Author {
+            id: Some(format!("author-{source_id}")),
+            handle: Some(format!("@{source_id}")),
+            followers: Some(812),
+        }),
+        text: format!("text of {source_id}: the fleet is on fleek"),
+        lang: Some("en".to_string()),
+        url: Some(format!("https://example.test/{source_id}")),
+        parent_id: None,
+        metrics: Some(PostMetrics {
+            likes: 3,
+            reposts: 1,
+            replies: 0,
+        }),
+        rating: is_review.then_some(2.0),
+    }
+}
+
+fn scored_at(post: Post, watches: &[&str], compound: Option<f64>) -> ScoredPost {
+    ScoredPost {
+        post,
+        sentiment: compound.map(sentiment_of),
+        label: compound.map_or(Label::Unscored, Label::from_compound),
+        lang_detected: Some("en".to_string()),
+        watches: watches.iter().map(|watch| watch.to_string()).collect(),
+    }
+}
+
+/// A scored post created `day_offset` days after the base time; `None` means unscored.
+pub(crate) fn scored_post(
+    source: &str,
+    source_id: &str,
+    day_offset: u64,
+    watches: &[&str],
+    compound: Option<f64>,
+) -> ScoredPost {
+    let post = post_at(source, source_id, base_time_plus_days(day_offset));
+    scored_at(post, watches, compound)
+}
+
+/// A scored post created at noon UTC of `day`.
+pub(crate) fn scored_post_on(day: NaiveDate, source_id: &str, compound: Option<f64>) -> ScoredPost {
+    let noon = day.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    scored_at(post_at("mastodon", source_id, noon), &["acme"], compound)
+}
+
+/// The delete event for a post, sent `day_offset` days after the base time.
+pub(crate) fn delete_of(source: &str, source_id: &str, day_offset: u64) -> ScoredPost {
+    let mut post = post_at(source, source_id, base_time_plus_days(day_offset));
+    post.kind = PostKind::Delete;
+    post.text = String::new();
+    post.author = None;
+    post.metrics = None;
+    ScoredPost {
+        post,
+        sentiment: None,
+        label: Label::Unscored,
+        lang_detected: None,
+        watches: Vec::new(),
+    }
+}
+
+/// SplitMix64: a tiny deterministic generator, so the seed alone fixes the data.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut mixed = self.0;
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        mixed ^ (mixed >> 31)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+/// `count` distinct posts over a week, from four sources, each in a random subset of the
+/// watches (about one in fifty lists a watch twice), one in ten unscored.
+pub(crate) fn seeded_posts(count: usize, seed: u64) -> Vec<ScoredPost> {
+    let mut random = SplitMix64(seed);
+    let mut posts = Vec::with_capacity(count);
+    for index in 0..count {
+        let source = SOURCES[random.below(SOURCES.len() as u64) as usize];
+        let source_id = format!("{source}-{index}");
+        let created_at = base_time_plus_days(random.below(7))
+            + chrono::Duration::seconds(random.below(86_400) as i64);
+        let mut watches: Vec<&str> = WATCH_NAMES
+            .iter()
+            .copied()
+            .filter(|_| random.below(100) < 35)
+            .collect();
+        if !watches.is_empty() && random.below(50) == 0 {
+            watches.push(watches[0]);
+        }
+        let compound = if random.below(10) == 0 {
+            None
+        } else {
+            Some((random.below(20_001) as f64 - 10_000.0) / 10_000.0)
+        };
+        posts.push(scored_at(
+            post_at(source, &source_id, created_at),
+            &watches,
+            compound,
+        ));
+    }
+    posts
+}
