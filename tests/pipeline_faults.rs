@@ -3,7 +3,6 @@
 //! delivery plus idempotent storage must end with exactly the 100,000 posts, none missing, and
 //! exact per-watch totals.
 
-use std::process::Child;
 use std::time::Duration;
 
 use rand::rngs::SmallRng;
@@ -16,30 +15,6 @@ fn count_where(database: &str, condition: &str) -> u64 {
     clickhouse_number(&format!(
         "SELECT count() FROM {database}.posts FINAL WHERE {condition}"
     ))
-}
-
-fn mentions(lines: &[String], brand: &str) -> u64 {
-    lines
-        .iter()
-        .filter(|line| {
-            let post: serde_json::Value = serde_json::from_str(line).unwrap();
-            post["text"]
-                .as_str()
-                .unwrap()
-                .to_lowercase()
-                .contains(brand)
-        })
-        .count() as u64
-}
-
-fn terminate(child: &mut Child) {
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let exited = wait_until(Duration::from_secs(30), || {
-        child.try_wait().unwrap().is_some()
-    });
-    assert!(exited, "stage did not stop within 30s of SIGTERM");
 }
 
 #[test]
@@ -121,8 +96,8 @@ fn kill_9_of_score_and_store_during_replay_loses_and_duplicates_nothing() {
 
     let posts_count = || count_where(&name, "1");
     let all_stored = wait_until(Duration::from_secs(400), || posts_count() >= 100_000);
-    terminate(&mut score);
-    terminate(&mut store);
+    stop_gracefully(&mut score, "score");
+    stop_gracefully(&mut store, "store");
     assert!(
         all_stored,
         "only {} of 100000 posts stored; logs in {}",

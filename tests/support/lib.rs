@@ -245,3 +245,33 @@ pub fn produce_raw(topic: &str, records: &[(&str, &[u8])]) {
         .flush(Duration::from_secs(30))
         .expect("records were not acknowledged");
 }
+
+/// How many generated lines mention `brand` (lowercase), counted from the text itself.
+pub fn mentions(lines: &[String], brand: &str) -> u64 {
+    lines
+        .iter()
+        .filter(|line| {
+            let post: serde_json::Value = serde_json::from_str(line).unwrap();
+            post["text"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains(brand)
+        })
+        .count() as u64
+}
+
+/// Sends SIGTERM and requires a clean exit within 30 s: the stage drains and commits.
+pub fn stop_gracefully(child: &mut Child, name: &str) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("cannot run kill");
+    assert!(status.success());
+    let exited = wait_until(Duration::from_secs(30), || {
+        child.try_wait().unwrap().is_some()
+    });
+    assert!(exited, "{name} did not stop within 30s of SIGTERM");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{name} exited with {status} on SIGTERM");
+}

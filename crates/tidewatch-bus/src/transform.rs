@@ -92,6 +92,98 @@ pub async fn send_durably(
     }
 }
 
+/// What polling a stage's input came to.
+pub enum Input {
+    Batch(Vec<Record>),
+    /// Nothing arrived within `max_wait`; poll again.
+    Idle,
+    /// Cancelled, or the upstream finished and everything was read: leave.
+    Stop,
+}
+
+/// Polls the next batch, retrying transient bus errors.
+pub async fn poll_input(
+    consumer: &mut BusConsumer,
+    settings: &StageSettings,
+    cancel: &CancellationToken,
+) -> Result<Input, BusError> {
+    if cancel.is_cancelled() {
+        return Ok(Input::Stop);
+    }
+    let batch = match consumer
+        .next_batch(settings.max_batch, settings.max_wait, cancel)
+        .await
+    {
+        Ok(batch) => batch,
+        Err(error) if error.is_retryable() => {
+            tracing::warn!(stage = %settings.stage, %error, "consume failed, retrying");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            return Ok(Input::Idle);
+        }
+        Err(error) => return Err(error),
+    };
+    if !batch.is_empty() {
+        return Ok(Input::Batch(batch));
+    }
+    let drained = settings
+        .upstream_finished
+        .as_ref()
+        .is_some_and(|finished| finished.is_cancelled() && consumer.is_caught_up());
+    if drained || cancel.is_cancelled() {
+        return Ok(Input::Stop);
+    }
+    Ok(Input::Idle)
+}
+
+/// Logs and counts a rejected record, and builds its dead letter.
+pub fn reject(settings: &StageSettings, record: &Record, rejection: &Rejection) -> OutRecord {
+    let stage = settings.stage.as_str();
+    tracing::warn!(stage, topic = %record.topic, partition = record.partition, offset = record.offset,
+        reason = %rejection.reason, "record dead-lettered");
+    metrics::counter!("tidewatch_stage_dead_lettered_total", "stage" => stage.to_string(), "reason" => rejection.kind.clone())
+        .increment(1);
+    dead_letter_record(stage, &settings.dead_letter_topic, record, rejection)
+}
+
+impl StageTotals {
+    /// Adds a committed batch to the totals and to the stage's metrics.
+    pub fn add_batch(
+        &mut self,
+        stage: &str,
+        received: u64,
+        sent: u64,
+        dead_lettered: u64,
+        started: Instant,
+    ) {
+        self.received += received;
+        self.sent += sent;
+        self.dead_lettered += dead_lettered;
+        metrics::counter!("tidewatch_stage_received_total", "stage" => stage.to_string())
+            .increment(received);
+        metrics::counter!("tidewatch_stage_sent_total", "stage" => stage.to_string())
+            .increment(sent);
+        metrics::histogram!("tidewatch_stage_batch_seconds", "stage" => stage.to_string())
+            .record(started.elapsed().as_secs_f64());
+    }
+}
+
+/// Commits what was stored and leaves the group; logs the stage's totals.
+pub fn finish(
+    consumer: BusConsumer,
+    stage: &str,
+    totals: StageTotals,
+) -> Result<StageTotals, BusError> {
+    consumer.shutdown()?;
+    tracing::info!(
+        stage,
+        received = totals.received,
+        sent = totals.sent,
+        dead_lettered = totals.dead_lettered,
+        "stage stopped"
+    );
+    Ok(totals)
+}
+
 /// Runs a transform stage until cancelled (or, with `upstream_finished`, until drained).
 pub async fn run_transform<T: Transform>(
     mut consumer: BusConsumer,
@@ -105,31 +197,11 @@ pub async fn run_transform<T: Transform>(
     let mut output = Vec::new();
     tracing::info!(stage, "stage started");
     loop {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let batch = match consumer
-            .next_batch(settings.max_batch, settings.max_wait, &cancel)
-            .await
-        {
-            Ok(batch) => batch,
-            Err(error) if error.is_retryable() => {
-                tracing::warn!(stage, %error, "consume failed, retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-            Err(error) => return Err(error),
+        let batch = match poll_input(&mut consumer, &settings, &cancel).await? {
+            Input::Batch(batch) => batch,
+            Input::Idle => continue,
+            Input::Stop => break,
         };
-        if batch.is_empty() {
-            let drained = settings
-                .upstream_finished
-                .as_ref()
-                .is_some_and(|finished| finished.is_cancelled() && consumer.is_caught_up());
-            if drained {
-                break;
-            }
-            continue;
-        }
         let started = Instant::now();
         output.clear();
         let mut dead_lettered = 0u64;
@@ -137,16 +209,7 @@ pub async fn run_transform<T: Transform>(
             let before = output.len();
             if let Err(rejection) = transform.process(record, &mut output) {
                 output.truncate(before);
-                tracing::warn!(stage, topic = %record.topic, partition = record.partition, offset = record.offset,
-                    reason = %rejection.reason, "record dead-lettered");
-                metrics::counter!("tidewatch_stage_dead_lettered_total", "stage" => stage.to_string(), "reason" => rejection.kind.clone())
-                    .increment(1);
-                output.push(dead_letter_record(
-                    stage,
-                    &settings.dead_letter_topic,
-                    record,
-                    &rejection,
-                ));
+                output.push(reject(&settings, record, &rejection));
                 dead_lettered += 1;
             }
         }
@@ -162,25 +225,9 @@ pub async fn run_transform<T: Transform>(
         }
         consumer.commit_batch(&batch)?;
         let sent = output.len() as u64 - dead_lettered;
-        totals.received += batch.len() as u64;
-        totals.sent += sent;
-        totals.dead_lettered += dead_lettered;
-        metrics::counter!("tidewatch_stage_received_total", "stage" => stage.to_string())
-            .increment(batch.len() as u64);
-        metrics::counter!("tidewatch_stage_sent_total", "stage" => stage.to_string())
-            .increment(sent);
-        metrics::histogram!("tidewatch_stage_batch_seconds", "stage" => stage.to_string())
-            .record(started.elapsed().as_secs_f64());
+        totals.add_batch(stage, batch.len() as u64, sent, dead_lettered, started);
     }
-    consumer.shutdown()?;
-    tracing::info!(
-        stage,
-        received = totals.received,
-        sent = totals.sent,
-        dead_lettered = totals.dead_lettered,
-        "stage stopped"
-    );
-    Ok(totals)
+    finish(consumer, stage, totals)
 }
 
 #[cfg(test)]

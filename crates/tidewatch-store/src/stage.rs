@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use tidewatch_bus::transform::{
-    dead_letter_record, send_durably, Rejection, StageSettings, StageTotals,
+    finish, poll_input, reject, send_durably, Input, Rejection, StageSettings, StageTotals,
 };
 use tidewatch_bus::{BusConsumer, BusError, BusProducer, OutRecord, Record};
 use tidewatch_model::ScoredPost;
@@ -51,31 +51,11 @@ pub async fn run_store_stage(
     let mut totals = StageTotals::default();
     tracing::info!(stage, database = store.database(), "stage started");
     loop {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let batch = match consumer
-            .next_batch(settings.max_batch, settings.max_wait, &cancel)
-            .await
-        {
-            Ok(batch) => batch,
-            Err(error) if error.is_retryable() => {
-                tracing::warn!(stage, %error, "consume failed, retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-            Err(error) => return Err(error.into()),
+        let batch = match poll_input(&mut consumer, &settings, &cancel).await? {
+            Input::Batch(batch) => batch,
+            Input::Idle => continue,
+            Input::Stop => break,
         };
-        if batch.is_empty() {
-            let drained = settings
-                .upstream_finished
-                .as_ref()
-                .is_some_and(|finished| finished.is_cancelled() && consumer.is_caught_up());
-            if drained {
-                break;
-            }
-            continue;
-        }
         let started = Instant::now();
         let mut posts = Vec::with_capacity(batch.len());
         let mut positions: Vec<&Record> = Vec::with_capacity(batch.len());
@@ -91,7 +71,7 @@ pub async fn run_store_stage(
                         kind: error.kind().to_string(),
                         reason: error.to_string(),
                     };
-                    dead_letters.push(reject(stage, &settings, record, rejection));
+                    dead_letters.push(reject(&settings, record, &rejection));
                 }
             }
         }
@@ -114,38 +94,10 @@ pub async fn run_store_stage(
         }
         consumer.commit_batch(&batch)?;
         let stored = posts.len() as u64 - refused;
-        totals.received += batch.len() as u64;
-        totals.sent += stored;
-        totals.dead_lettered += dead_letters.len() as u64;
-        metrics::counter!("tidewatch_stage_received_total", "stage" => stage.to_string())
-            .increment(batch.len() as u64);
-        metrics::counter!("tidewatch_stage_sent_total", "stage" => stage.to_string())
-            .increment(stored);
-        metrics::histogram!("tidewatch_stage_batch_seconds", "stage" => stage.to_string())
-            .record(started.elapsed().as_secs_f64());
+        let dead_lettered = dead_letters.len() as u64;
+        totals.add_batch(stage, batch.len() as u64, stored, dead_lettered, started);
     }
-    consumer.shutdown()?;
-    tracing::info!(
-        stage,
-        received = totals.received,
-        stored = totals.sent,
-        dead_lettered = totals.dead_lettered,
-        "stage stopped"
-    );
-    Ok(totals)
-}
-
-fn reject(
-    stage: &str,
-    settings: &StageSettings,
-    record: &Record,
-    rejection: Rejection,
-) -> OutRecord {
-    tracing::warn!(stage, topic = %record.topic, partition = record.partition, offset = record.offset,
-        reason = %rejection.reason, "record dead-lettered");
-    metrics::counter!("tidewatch_stage_dead_lettered_total", "stage" => stage.to_string(), "reason" => rejection.kind.clone())
-        .increment(1);
-    dead_letter_record(stage, &settings.dead_letter_topic, record, &rejection)
+    Ok(finish(consumer, stage, totals)?)
 }
 
 /// Inserts the batch, retrying transient errors; if ClickHouse refuses the batch for a reason
@@ -176,7 +128,7 @@ async fn insert_durably(
                     kind: "clickhouse_refused".to_string(),
                     reason: format!("ClickHouse refused the post: {error}"),
                 };
-                dead_letters.push(reject(stage, settings, record, rejection));
+                dead_letters.push(reject(settings, record, &rejection));
                 refused += 1;
             }
         }
