@@ -17,13 +17,10 @@ const REQUIRED_SERVICES: &[&str] = &[
     "migrate",
     "score",
     "store",
-    "detect",
-    "serve",
-    "collect",
 ];
 
 /// The pipeline stages, each a `tidewatch <stage> --config …` container.
-const STAGES: &[&str] = &["migrate", "score", "store", "detect", "serve", "collect"];
+const STAGES: &[&str] = &["migrate", "score", "store"];
 
 /// Runs `docker-compose -f <repo>/docker-compose.yml config` and returns what it printed, or
 /// `None` when `docker-compose` is not installed and the test may be skipped.
