@@ -15,7 +15,7 @@ fn run_on_the_embedded_bus_stores_every_good_post_and_counts_bad_lines() {
         &directory,
         None,
         &name,
-        "[[watch]]\nname = \"globex\"\nany = [\"globex\"]\n",
+        "[[watch]]\nname = \"globex\"\nany = [\"globex\"]\n\n[[watch]]\nname = \"acme\"\nany = [\"acme air\", \"initech\"]\n",
     );
     let good_path = directory.join("good.jsonl");
     let good = generate_posts(&good_path, 20_000, 21);
@@ -25,6 +25,10 @@ fn run_on_the_embedded_bus_stores_every_good_post_and_counts_bad_lines() {
         b"{\"source\":\"x\",\"created_at\":\"2025-01-01T00:00:00Z\",\"text\":\"no id\"}\n",
     );
     file.extend_from_slice(b"\xff\xfe not utf-8\n");
+    // A valid post that matches no watch: counted by the score stage, not stored.
+    file.extend_from_slice(
+        b"{\"source\":\"rss\",\"source_id\":\"unwatched\",\"created_at\":\"2025-03-01T00:00:00Z\",\"text\":\"a quiet day\"}\n",
+    );
     // The first 500 posts again: a duplicate delivery must not count twice.
     for line in good.iter().take(500) {
         file.extend_from_slice(line.as_bytes());
@@ -35,7 +39,7 @@ fn run_on_the_embedded_bus_stores_every_good_post_and_counts_bad_lines() {
 
     let output = run_tidewatch(&config, &["run", "--posts", mixed_path.to_str().unwrap()]);
     println!("{output}");
-    assert!(output.contains("replayed 20500 posts"), "{output}");
+    assert!(output.contains("replayed 20501 posts"), "{output}");
     assert!(
         output.contains("3 lines dead-lettered by replay"),
         "{output}"

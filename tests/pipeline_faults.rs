@@ -9,7 +9,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tidewatch_e2e::*;
 
-const WATCHES: &str = "[[watch]]\nname = \"acme-air\"\nany = [\"acme air\"]\n\n[[watch]]\nname = \"initech\"\nany = [\"initech\"]\n";
+const WATCHES: &str = "[[watch]]\nname = \"acme-air\"\nany = [\"acme air\"]\n\n[[watch]]\nname = \"initech\"\nany = [\"initech\"]\n\n[[watch]]\nname = \"globex\"\nany = [\"globex\"]\n";
 
 fn count_where(database: &str, condition: &str) -> u64 {
     clickhouse_number(&format!(

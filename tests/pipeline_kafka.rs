@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tidewatch_e2e::*;
 
-const WATCHES: &str = "[[watch]]\nname = \"acme-air\"\nany = [\"acme air\", \"@acmeair\"]\n\n[[watch]]\nname = \"globex\"\nany = [\"globex\"]\n";
+const WATCHES: &str = "[[watch]]\nname = \"acme-air\"\nany = [\"acme air\", \"@acmeair\"]\n\n[[watch]]\nname = \"globex\"\nany = [\"globex\"]\n\n[[watch]]\nname = \"initech\"\nany = [\"initech\"]\n";
 
 fn posts_count(database: &str) -> u64 {
     clickhouse_number(&format!("SELECT count() FROM {database}.posts FINAL"))
@@ -113,7 +113,14 @@ fn malformed_lines_go_to_the_dead_letter_topic_and_good_lines_reach_clickhouse()
     let mixed_path = directory.join("mixed.jsonl");
     std::fs::write(&mixed_path, &file).unwrap();
 
-    let mut score = spawn_tidewatch(&config, &["score"], &directory.join("score.log"));
+    // The score stage's /metrics and /healthz on a known port (other stages pick their own).
+    let score_endpoint = free_loopback_address();
+    let mut score = spawn_tidewatch_with_env(
+        &config,
+        &["score"],
+        &directory.join("score.log"),
+        &[("TIDEWATCH__API__LISTEN", score_endpoint.as_str())],
+    );
     let mut store = spawn_tidewatch(&config, &["store"], &directory.join("store.log"));
     let replay_output = run_tidewatch(
         &config,
@@ -182,6 +189,22 @@ fn malformed_lines_go_to_the_dead_letter_topic_and_good_lines_reach_clickhouse()
         store.try_wait().unwrap().is_none(),
         "store exited on bad input"
     );
+    let (status, health) = http_request(&score_endpoint, "GET", "/healthz", "").unwrap();
+    assert_eq!(status, 200, "{health}");
+    assert!(health.contains(r#""score":"running""#), "{health}");
+    let (status, metrics) = http_request(&score_endpoint, "GET", "/metrics", "").unwrap();
+    assert_eq!(status, 200);
+    for expected in [
+        r#"tidewatch_stage_dead_lettered_total{stage="score",reason="invalid_utf8"} 1"#,
+        r#"tidewatch_stage_dead_lettered_total{stage="score",reason="invalid_field"} 1"#,
+        r#"tidewatch_stage_received_total{stage="score"} 1002"#,
+        "tidewatch_stage_batch_seconds_bucket",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from /metrics:\n{metrics}"
+        );
+    }
     stop_gracefully(&mut score, "score");
     stop_gracefully(&mut store, "store");
     assert_eq!(posts_count(&name), 1_000);

@@ -66,15 +66,20 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
-/// Runs one SQL statement over ClickHouse's HTTP interface; returns the body (TabSeparated).
-pub fn clickhouse_query(sql: &str) -> Result<String, String> {
-    let mut stream =
-        TcpStream::connect_timeout(&CLICKHOUSE_HOST.parse().unwrap(), Duration::from_secs(2))
-            .map_err(|error| error.to_string())?;
+/// One HTTP/1.0 request; returns the status code and the body.
+pub fn http_request(
+    host: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<(u16, String), String> {
+    let address = host.parse().map_err(|_| format!("bad address {host}"))?;
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))
+        .map_err(|error| error.to_string())?;
     stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
     let request = format!(
-        "POST / HTTP/1.0\r\nHost: {CLICKHOUSE_HOST}\r\nContent-Length: {}\r\n\r\n{sql}",
-        sql.len()
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     );
     stream
         .write_all(request.as_bytes())
@@ -86,10 +91,27 @@ pub fn clickhouse_query(sql: &str) -> Result<String, String> {
     let (head, body) = response
         .split_once("\r\n\r\n")
         .ok_or("malformed HTTP response")?;
-    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
-        return Err(format!("ClickHouse answered {head}: {body}"));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no status in {head:?}"))?;
+    Ok((status, body.to_string()))
+}
+
+/// Runs one SQL statement over ClickHouse's HTTP interface; returns the body (TabSeparated).
+pub fn clickhouse_query(sql: &str) -> Result<String, String> {
+    let (status, body) = http_request(CLICKHOUSE_HOST, "POST", "/", sql)?;
+    if status != 200 {
+        return Err(format!("ClickHouse answered {status}: {body}"));
     }
-    Ok(body.to_string())
+    Ok(body)
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub fn free_loopback_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("cannot bind a port");
+    listener.local_addr().unwrap().to_string()
 }
 
 /// A number answered by `sql`.
@@ -158,6 +180,16 @@ pub fn run_tidewatch(config: &Path, args: &[&str]) -> String {
 
 /// Starts `tidewatch <args>` in the background, its logs in `log_path`.
 pub fn spawn_tidewatch(config: &Path, args: &[&str], log_path: &Path) -> Child {
+    spawn_tidewatch_with_env(config, args, log_path, &[])
+}
+
+/// [`spawn_tidewatch`] with more environment variables.
+pub fn spawn_tidewatch_with_env(
+    config: &Path,
+    args: &[&str],
+    log_path: &Path,
+    environment: &[(&str, &str)],
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -168,6 +200,7 @@ pub fn spawn_tidewatch(config: &Path, args: &[&str], log_path: &Path) -> Child {
         .arg(config)
         .args(args)
         .env("RUST_LOG", "info,rdkafka=warn")
+        .envs(environment.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -1,52 +1,189 @@
-//! Scoring one raw record: validate, score with VADER, match watches, emit.
+//! Scoring one raw record: validate, detect the language, score with VADER, match watches
+//! (the post's own, plus those inherited from a remembered parent), emit.
+//!
+//! Guarantees of [`ScoreTransform`]:
+//! * **Output.** For each accepted post: one `posts.watched` record per matched watch, keyed by
+//!   the watch name, then one `posts.scored` record keyed `source:source_id`, carrying all the
+//!   watches. Invalid records are rejected with the reason (the stage dead-letters them).
+//! * **Unwatched posts.** When at least one watch is configured, a post that matches none is
+//!   counted (`tidewatch_posts_unwatched_total`, and [`ScoreStats::unwatched`]) and produces no
+//!   record: only watched posts are stored. With no watches configured, every post is stored.
+//! * **Deletes** always go to `posts.scored` (the store needs them), unscored and unwatched.
+//! * **Language** (rule in `crate::language`): posts in English, or in no language we can
+//!   tell, get VADER scores and a label; other languages get `sentiment: null`, label
+//!   `unscored` (counted in `tidewatch_posts_unscored_total{lang}`), and are still matched
+//!   and stored. A watch's `languages` filter sees `lang_detected`, or "en" when that is
+//!   unknown and the post was scored (such posts are treated as English throughout).
+//! * **Inheritance.** A post whose `parent_id` names a remembered watched post (looked up as
+//!   `source:parent_id`; see `crate::memory`) belongs to that post's watches too, subject to
+//!   their `languages` and `none` clauses; chains of replies inherit transitively.
+//! * **Cost.** One sentiment engine, one language detector and one match scratch per transform,
+//!   reused for every post. A post no watch could want (in any language) is dropped right
+//!   after the watch search, without language detection or VADER.
 
 use tidewatch_bus::transform::{Rejection, Transform};
 use tidewatch_bus::{OutRecord, Record};
 use tidewatch_model::{Label, Post, PostKind, ScoredPost, Sentiment, Topics, WatchedPost};
-use vader_parity::SentimentIntensityAnalyzer;
+use tidewatch_sentiment::SentimentEngine;
 
-use crate::WatchMatcher;
+use crate::language::LanguageDetector;
+use crate::memory::ParentMemory;
+use crate::{MatchScratch, WatchMatcher};
+
+/// Counts of what a transform did since it was built.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScoreStats {
+    /// Valid posts seen, deletes included.
+    pub posts: u64,
+    /// Posts given a VADER score.
+    pub scored: u64,
+    /// Posts not scored because of their language.
+    pub unscored: u64,
+    /// Posts that matched no watch while watches are configured (not forwarded).
+    pub unwatched: u64,
+    /// Posts whose parent was remembered with watches.
+    pub inherited: u64,
+}
 
 pub struct ScoreTransform {
-    analyzer: SentimentIntensityAnalyzer,
+    engine: SentimentEngine,
+    language: LanguageDetector,
     watches: WatchMatcher,
+    scratch: MatchScratch,
+    matched: Vec<u32>,
+    inherited: Vec<u32>,
+    memory: ParentMemory,
+    parent_key: String,
     topics: Topics,
+    stats: ScoreStats,
 }
 
 impl ScoreTransform {
+    /// A transform with the default parent memory
+    /// ([`DEFAULT_PARENT_MEMORY`](crate::DEFAULT_PARENT_MEMORY) watched posts).
     pub fn new(watches: WatchMatcher, topics: Topics) -> Self {
         Self {
-            analyzer: SentimentIntensityAnalyzer::new(),
+            engine: SentimentEngine::new(),
+            language: LanguageDetector::new(),
             watches,
+            scratch: MatchScratch::default(),
+            matched: Vec::new(),
+            inherited: Vec::new(),
+            memory: ParentMemory::default(),
+            parent_key: String::new(),
             topics,
+            stats: ScoreStats::default(),
         }
     }
 
-    /// Scores a validated post. Deletes carry no text and get no score.
-    pub fn score(&self, post: Post) -> ScoredPost {
+    /// Remembers up to `capacity` watched posts for replies to inherit from (0 disables).
+    pub fn with_parent_memory(mut self, capacity: usize) -> Self {
+        self.memory = ParentMemory::new(capacity);
+        self
+    }
+
+    pub fn stats(&self) -> ScoreStats {
+        self.stats
+    }
+
+    /// Scores a validated post: language, sentiment, watches (remembering them for replies).
+    /// Always returns the full result, also for a post no watch wants.
+    pub fn score(&mut self, post: Post) -> ScoredPost {
+        let key = post.key();
+        self.score_keyed(post, &key, false)
+            .expect("scoring without skipping always gives a post")
+    }
+
+    /// With `skip_unwatched`, returns `None` as soon as it is clear that no watch wants the
+    /// post (never for deletes, nor when no watch is configured), before language detection
+    /// and sentiment: most of a firehose costs only the watch search.
+    fn score_keyed(&mut self, post: Post, key: &str, skip_unwatched: bool) -> Option<ScoredPost> {
+        self.stats.posts += 1;
         if post.kind == PostKind::Delete {
-            return ScoredPost {
+            return Some(ScoredPost {
                 post,
                 sentiment: None,
                 label: Label::Unscored,
                 lang_detected: None,
                 watches: Vec::new(),
-            };
+            });
         }
-        let scores = self.analyzer.polarity_scores(&post.text);
-        let sentiment = Sentiment {
-            neg: scores.neg,
-            neu: scores.neu,
-            pos: scores.pos,
-            compound: scores.compound,
+        let watching = !self.watches.is_empty();
+        if watching {
+            self.load_inherited(&post);
+            if skip_unwatched
+                && !self
+                    .watches
+                    .could_match(&post.text, &self.inherited, &mut self.scratch)
+            {
+                return None;
+            }
+        }
+        let decision = self.language.decide(&post.text, post.lang.as_deref());
+        let sentiment = if decision.scored {
+            self.stats.scored += 1;
+            let scores = self.engine.polarity_scores(&post.text);
+            Some(Sentiment {
+                neg: scores.neg,
+                neu: scores.neu,
+                pos: scores.pos,
+                compound: scores.compound,
+            })
+        } else {
+            self.stats.unscored += 1;
+            let code = decision.lang_detected.as_deref().unwrap_or_default();
+            let label = if code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase()) {
+                code.to_string()
+            } else {
+                "other".to_string()
+            };
+            metrics::counter!("tidewatch_posts_unscored_total", "lang" => label).increment(1);
+            None
         };
-        let watches = self.watches.matching(&post.text, post.lang.as_deref());
-        ScoredPost {
+        let label = sentiment.map_or(Label::Unscored, |s| Label::from_compound(s.compound));
+        let mut watches = Vec::new();
+        if watching {
+            // Posts scored without a known language are treated as English by watches too.
+            let language = decision
+                .lang_detected
+                .as_deref()
+                .or(decision.scored.then_some("en"));
+            self.watches.match_into(
+                &post.text,
+                language,
+                &self.inherited,
+                &mut self.scratch,
+                &mut self.matched,
+            );
+            self.memory.remember(key, &self.matched);
+            watches.extend(
+                self.matched
+                    .iter()
+                    .map(|&index| self.watches.name(index).to_string()),
+            );
+        }
+        Some(ScoredPost {
             post,
-            sentiment: Some(sentiment),
-            label: Label::from_compound(scores.compound),
-            lang_detected: None,
+            sentiment,
+            label,
+            lang_detected: decision.lang_detected,
             watches,
+        })
+    }
+
+    /// Fills `self.inherited` with the watches of the post's remembered parent, if any.
+    fn load_inherited(&mut self, post: &Post) {
+        self.inherited.clear();
+        let Some(parent_id) = &post.parent_id else {
+            return;
+        };
+        self.parent_key.clear();
+        self.parent_key.push_str(&post.source);
+        self.parent_key.push(':');
+        self.parent_key.push_str(parent_id);
+        if let Some(watches) = self.memory.get(&self.parent_key) {
+            self.stats.inherited += 1;
+            self.inherited.extend_from_slice(watches);
         }
     }
 }
@@ -58,7 +195,20 @@ impl Transform for ScoreTransform {
             reason: error.to_string(),
         })?;
         let key = post.key();
-        let scored = self.score(post);
+        let scored = match self.score_keyed(post, &key, true) {
+            Some(scored)
+                if scored.post.kind == PostKind::Delete
+                    || !scored.watches.is_empty()
+                    || self.watches.is_empty() =>
+            {
+                scored
+            }
+            _ => {
+                self.stats.unwatched += 1;
+                metrics::counter!("tidewatch_posts_unwatched_total").increment(1);
+                return Ok(());
+            }
+        };
         for watch in &scored.watches {
             let watched = WatchedPost {
                 watch: watch.clone(),
@@ -81,73 +231,5 @@ impl Transform for ScoreTransform {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::WatchConfig;
-
-    fn transform() -> ScoreTransform {
-        let watches = WatchMatcher::new(&[WatchConfig {
-            name: "acme".into(),
-            any: vec!["acme".into()],
-            all: vec![],
-            none: vec![],
-            languages: vec![],
-        }])
-        .unwrap();
-        ScoreTransform::new(watches, Topics::default())
-    }
-
-    fn record(payload: &str) -> Record {
-        Record {
-            topic: "posts.raw".into(),
-            partition: 0,
-            offset: 7,
-            key: None,
-            payload: payload.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn scores_and_fans_out_to_watches() {
-        let mut transform = transform();
-        let mut output = Vec::new();
-        let line = r#"{"source":"webhook","source_id":"1","created_at":"2024-05-01T10:00:00Z","text":"ACME lost my bag, terrible service"}"#;
-        transform.process(&record(line), &mut output).unwrap();
-        assert_eq!(output.len(), 2);
-        assert_eq!(output[0].topic, "posts.watched");
-        assert_eq!(output[0].key, "acme");
-        assert_eq!(output[1].topic, "posts.scored");
-        assert_eq!(output[1].key, "webhook:1");
-        let scored = ScoredPost::from_json_bytes(&output[1].payload).unwrap();
-        assert_eq!(scored.label, Label::Negative);
-        assert!(scored.sentiment.unwrap().compound < -0.05);
-        assert_eq!(scored.watches, vec!["acme"]);
-    }
-
-    #[test]
-    fn rejects_invalid_posts_with_the_reason() {
-        let mut transform = transform();
-        let mut output = Vec::new();
-        let rejection = transform
-            .process(
-                &record(r#"{"source":"x","created_at":"2024-05-01T10:00:00Z","text":"hi"}"#),
-                &mut output,
-            )
-            .unwrap_err();
-        assert_eq!(rejection.kind, "missing_field");
-        assert!(rejection.reason.contains("source_id"));
-        assert!(output.is_empty());
-    }
-
-    #[test]
-    fn deletes_pass_through_unscored() {
-        let mut transform = transform();
-        let mut output = Vec::new();
-        let line = r#"{"source":"bluesky","source_id":"at://a/1","kind":"delete","created_at":"2024-05-01T10:00:00Z"}"#;
-        transform.process(&record(line), &mut output).unwrap();
-        assert_eq!(output.len(), 1);
-        let scored = ScoredPost::from_json_bytes(&output[0].payload).unwrap();
-        assert_eq!(scored.label, Label::Unscored);
-        assert_eq!(scored.sentiment, None);
-    }
-}
+#[path = "transform_tests.rs"]
+mod tests;

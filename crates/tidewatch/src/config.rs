@@ -65,6 +65,10 @@ pub(crate) struct PipelineConfig {
     /// Capacity of each in-process topic (records).
     #[serde(default = "default_channel_capacity")]
     pub(crate) channel_capacity: usize,
+    /// How many recent watched posts the score stage remembers so that replies and reposts
+    /// inherit their parent's watches (0 turns it off).
+    #[serde(default = "default_parent_memory")]
+    pub(crate) parent_memory: usize,
 }
 
 fn default_batch_size() -> usize {
@@ -76,6 +80,9 @@ fn default_batch_wait_ms() -> u64 {
 fn default_channel_capacity() -> usize {
     20_000
 }
+fn default_parent_memory() -> usize {
+    tidewatch_score::DEFAULT_PARENT_MEMORY
+}
 
 impl Default for PipelineConfig {
     fn default() -> Self {
@@ -83,6 +90,7 @@ impl Default for PipelineConfig {
             batch_size: default_batch_size(),
             batch_wait_ms: default_batch_wait_ms(),
             channel_capacity: default_channel_capacity(),
+            parent_memory: default_parent_memory(),
         }
     }
 }

@@ -40,6 +40,8 @@ enum Command {
     Replay(commands::replay::ReplayArgs),
     /// Write synthetic canonical posts (JSONL) to stdout, for load tests and samples.
     Generate(commands::generate::GenerateArgs),
+    /// VADER scores: JSONL {"text": …} on stdin → {"neg","neu","pos","compound"} on stdout.
+    Sentiment(commands::sentiment::SentimentArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -63,6 +65,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     if let Command::Generate(args) = &cli.command {
         return commands::generate::generate(args);
     }
+    if let Command::Sentiment(args) = &cli.command {
+        return commands::sentiment::sentiment(args);
+    }
     let config = Config::load(cli.config.as_deref()).context("cannot load the configuration")?;
     match cli.command {
         Command::Run(args) => commands::run::run(&config, &args).await,
@@ -70,6 +75,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Store => commands::stages::store(&config).await,
         Command::Migrate => commands::stages::migrate(&config).await,
         Command::Replay(args) => commands::replay::replay_command(&config, &args).await,
-        Command::Generate(_) => unreachable!("handled before loading the config"),
+        Command::Generate(_) | Command::Sentiment(_) => {
+            unreachable!("handled before loading the config")
+        }
     }
 }

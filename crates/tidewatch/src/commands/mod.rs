@@ -3,4 +3,5 @@
 pub(crate) mod generate;
 pub(crate) mod replay;
 pub(crate) mod run;
+pub(crate) mod sentiment;
 pub(crate) mod stages;

@@ -104,7 +104,8 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
 
     health.set("score", "running");
     let score_task = tokio::spawn({
-        let transform = ScoreTransform::new(config.watch_matcher()?, topics.clone());
+        let transform = ScoreTransform::new(config.watch_matcher()?, topics.clone())
+            .with_parent_memory(config.pipeline.parent_memory);
         let stage = run_transform(
             wiring.raw,
             wiring.producer.clone(),

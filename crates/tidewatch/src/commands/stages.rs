@@ -38,7 +38,8 @@ pub(crate) async fn score(config: &Config) -> anyhow::Result<()> {
     telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
     let consumer = KafkaConsumer::new(kafka, "score", &[&topics.posts_raw])?;
     let producer = KafkaProducer::new(kafka)?;
-    let transform = ScoreTransform::new(config.watch_matcher()?, topics);
+    let transform = ScoreTransform::new(config.watch_matcher()?, topics)
+        .with_parent_memory(config.pipeline.parent_memory);
     health.set("score", "running");
     let result = run_transform(
         BusConsumer::Kafka(consumer),
