@@ -30,7 +30,7 @@ pub(crate) struct ReplayArgs {
     pub(crate) speedup: Option<f64>,
 }
 
-const REPLAY_BATCH: usize = 5_000;
+const REPLAY_BATCH: usize = 50_000;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ReplayTotals {
