@@ -1,0 +1,73 @@
+//! tidewatch collectors, first part: pure parsers from each source's real payloads to canonical
+//! [`Post`]s.
+//!
+//! Guarantees, for every parser in this crate:
+//! * no IO and no clock: every time a payload lacks is passed in by the caller (`observed_at`,
+//!   `fallback`), so the same bytes always give the same posts;
+//! * never panics, whatever the bytes (a property test feeds arbitrary bytes to each parser);
+//! * a payload that is not JSON / XML, is truncated, or has the wrong shape at the top level is a
+//!   [`ParseError`] naming the path and what was wrong; one bad item inside a good page is set
+//!   aside in [`Batch::rejected`] with its own error, and the other items still come through;
+//! * every produced post passes `Post::from_json_bytes(post.to_json())` (checked as each post is
+//!   built, in [`finish`]), with text turned from HTML to plain text where the source sends HTML
+//!   and clamped to [`tidewatch_model::MAX_TEXT_BYTES`] on a character boundary;
+//! * the cursor or paging value of each source is exposed as the source defines it.
+
+mod error;
+mod json;
+mod text;
+
+pub mod appstore;
+pub mod bluesky;
+pub mod hackernews;
+pub mod mastodon;
+pub mod reddit;
+pub mod rss;
+
+pub use error::{ParseError, Rejected};
+pub use text::{clamp_text, html_to_text};
+
+use tidewatch_model::Post;
+
+/// The posts one payload yielded, the items set aside, and the source's cursor if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<C> {
+    pub posts: Vec<Post>,
+    /// Items of the payload that could not be turned into a post, with the reason: for the
+    /// dead-letter topic. The payload as a whole was still good.
+    pub rejected: Vec<Rejected>,
+    /// Where to resume, as the source defines it (see each module).
+    pub cursor: Option<C>,
+}
+
+impl<C> Default for Batch<C> {
+    fn default() -> Self {
+        Batch {
+            posts: Vec::new(),
+            rejected: Vec::new(),
+            cursor: None,
+        }
+    }
+}
+
+impl<C> Batch<C> {
+    /// Adds the outcome of one item: a post, nothing (an item that is not a post, such as an
+    /// app metadata entry), or a rejection.
+    pub(crate) fn push(&mut self, index: usize, outcome: Result<Option<Post>, ParseError>) {
+        match outcome {
+            Ok(Some(post)) => self.posts.push(post),
+            Ok(None) => {}
+            Err(error) => self.rejected.push(Rejected { index, error }),
+        }
+    }
+}
+
+/// The last step of every parser: clamps the text and checks that the post passes the model's
+/// own gate, so that nothing this crate returns is refused downstream.
+pub fn finish(mut post: Post) -> Result<Post, ParseError> {
+    post.text = clamp_text(&post.text);
+    Post::from_json_bytes(post.to_json().as_bytes()).map_err(|error| ParseError::InvalidPost {
+        source_id: post.source_id.clone(),
+        reason: error.to_string(),
+    })
+}

@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests: the canonical-post gate check, and loading the
+//! project's own fixtures and (when present) the shared payload samples.
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use tidewatch_model::Post;
+
+/// Asserts that `post` passes the model's gate and survives the round trip unchanged.
+pub(crate) fn assert_valid(post: &Post) {
+    let json = post.to_json();
+    match Post::from_json_bytes(json.as_bytes()) {
+        Ok(back) => assert_eq!(&back, post, "round trip changed the post: {json}"),
+        Err(error) => panic!("post does not pass the gate ({error}): {json}"),
+    }
+}
+
+pub(crate) fn assert_all_valid(posts: &[Post]) {
+    posts.iter().for_each(assert_valid);
+}
+
+/// One of the project's own fixtures in `tests/fixtures/`.
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"))
+}
+
+/// A shared payload sample under `shared/data/fixtures/`, or `None` (with a skip message)
+/// when the shared data is not next to the project.
+pub(crate) fn shared(relative: &str) -> Option<Vec<u8>> {
+    let path = format!(
+        "{}/{relative}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/fixtures")
+    );
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            eprintln!("skipping: shared fixture {path} is not present");
+            None
+        }
+    }
+}
+
+/// A fixed "now" for deletes and fallbacks.
+pub(crate) fn observed_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+}
