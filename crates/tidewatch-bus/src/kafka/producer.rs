@@ -10,6 +10,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::KafkaConfig;
+use crate::error::is_transient;
 use crate::{BusError, OutRecord};
 
 #[derive(Clone)]
@@ -44,10 +45,14 @@ impl KafkaProducer {
         }
         let mut failed = 0;
         let mut first_error = None;
+        let mut retryable = true;
         for future in pending {
             let outcome = match future.await {
                 Ok(Ok(_delivery)) => continue,
-                Ok(Err((error, _message))) => error.to_string(),
+                Ok(Err((error, _message))) => {
+                    retryable &= is_transient(&error);
+                    error.to_string()
+                }
                 Err(_canceled) => "producer dropped the delivery".to_string(),
             };
             failed += 1;
@@ -59,6 +64,7 @@ impl KafkaProducer {
                 failed,
                 total,
                 first_error,
+                retryable,
             }),
         }
     }
@@ -92,6 +98,7 @@ impl KafkaProducer {
                                     failed: 1,
                                     total: 1,
                                     first_error: "producer dropped the delivery".into(),
+                                    retryable: true,
                                 })
                             }
                         }
