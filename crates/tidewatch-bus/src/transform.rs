@@ -65,31 +65,55 @@ pub fn dead_letter_record(
     OutRecord::new(dead_letter_topic, key.unwrap_or_default(), letter.to_json())
 }
 
-/// Sends `records`, retrying transient errors with capped exponential backoff. Returns false if
-/// cancelled before they were durable (the caller must then not commit).
+/// Runs `attempt` until it succeeds, retrying errors that `is_retryable` calls transient with
+/// capped exponential backoff (100 ms doubling to 10 s). Returns `Ok(None)` if cancelled while
+/// waiting to retry, and a fatal error as it is. Each failure counts in
+/// `tidewatch_stage_errors_total{stage, kind}`.
+pub async fn retry_transient<T, E, Attempt, Outcome>(
+    stage: &str,
+    kind: &'static str,
+    cancel: &CancellationToken,
+    is_retryable: impl Fn(&E) -> bool,
+    mut attempt: Attempt,
+) -> Result<Option<T>, E>
+where
+    E: std::fmt::Display,
+    Attempt: FnMut() -> Outcome,
+    Outcome: std::future::Future<Output = Result<T, E>>,
+{
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let error = match attempt().await {
+            Ok(value) => return Ok(Some(value)),
+            Err(error) => error,
+        };
+        metrics::counter!("tidewatch_stage_errors_total", "stage" => stage.to_string(), "kind" => kind)
+            .increment(1);
+        if !is_retryable(&error) {
+            return Err(error);
+        }
+        tracing::warn!(stage, kind, %error, retry_in_ms = backoff.as_millis() as u64, "failed, retrying");
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(None),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Sends `records`, retrying transient errors. Returns false if cancelled before they were
+/// durable (the caller must then not commit).
 pub async fn send_durably(
     producer: &BusProducer,
     records: &[OutRecord],
     stage: &str,
     cancel: &CancellationToken,
 ) -> Result<bool, BusError> {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let error = match producer.send_all(records).await {
-            Ok(()) => return Ok(true),
-            Err(error) => error,
-        };
-        metrics::counter!("tidewatch_stage_errors_total", "stage" => stage.to_string(), "kind" => "produce").increment(1);
-        if !error.is_retryable() {
-            return Err(error);
-        }
-        tracing::warn!(stage, %error, retry_in_ms = backoff.as_millis() as u64, "produce failed, retrying");
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(false),
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
+    let sent = retry_transient(stage, "produce", cancel, BusError::is_retryable, || {
+        producer.send_all(records)
+    })
+    .await?;
+    Ok(sent.is_some())
 }
 
 /// What polling a stage's input came to.
@@ -251,6 +275,51 @@ mod tests {
             output.push(OutRecord::new("out", "k", text.to_uppercase()));
             Ok(())
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_transient_errors_with_backoff_and_returns_fatal_ones() {
+        let cancel = CancellationToken::new();
+        let mut attempts = 0;
+        let started = tokio::time::Instant::now();
+        let outcome = retry_transient(
+            "t",
+            "test",
+            &cancel,
+            |error: &&str| *error == "transient",
+            || {
+                attempts += 1;
+                let result = if attempts < 3 {
+                    Err("transient")
+                } else {
+                    Ok(attempts)
+                };
+                async move { result }
+            },
+        )
+        .await;
+        assert_eq!(outcome, Ok(Some(3)));
+        // 100 ms, then 200 ms of backoff.
+        assert_eq!(started.elapsed(), Duration::from_millis(300));
+        let fatal = retry_transient(
+            "t",
+            "test",
+            &cancel,
+            |error: &&str| *error == "transient",
+            || async { Err::<(), _>("fatal") },
+        )
+        .await;
+        assert_eq!(fatal, Err("fatal"));
+        cancel.cancel();
+        let cancelled = retry_transient(
+            "t",
+            "test",
+            &cancel,
+            |_: &&str| true,
+            || async { Err::<(), _>("transient") },
+        )
+        .await;
+        assert_eq!(cancelled, Ok(None));
     }
 
     #[tokio::test]

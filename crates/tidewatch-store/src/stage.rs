@@ -6,10 +6,11 @@
 //! dead-letter topic and the stage goes on. Redelivered posts are collapsed by the table (see
 //! `schema`), so at-least-once delivery never counts a post twice.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tidewatch_bus::transform::{
-    finish, poll_input, reject, send_durably, Input, Rejection, StageSettings, StageTotals,
+    finish, poll_input, reject, retry_transient, send_durably, Input, Rejection, StageSettings,
+    StageTotals,
 };
 use tidewatch_bus::{BusConsumer, BusError, BusProducer, OutRecord, Record};
 use tidewatch_model::ScoredPost;
@@ -136,29 +137,19 @@ async fn insert_durably(
     Ok(BatchOutcome::Durable { refused })
 }
 
-/// Retries retryable errors with capped backoff until success or cancellation; returns a fatal
-/// error as it is.
+/// Inserts, retrying transient ClickHouse errors; returns a fatal error as it is.
 async fn insert_with_retry(
     store: &PostStore,
     posts: &[ScoredPost],
     stage: &str,
     cancel: &CancellationToken,
 ) -> Result<InsertOutcome, StoreError> {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let error = match store.insert_posts(posts).await {
-            Ok(()) => return Ok(InsertOutcome::Durable),
-            Err(error) => error,
-        };
-        metrics::counter!("tidewatch_stage_errors_total", "stage" => stage.to_string(), "kind" => "insert").increment(1);
-        if !error.is_retryable() {
-            return Err(error);
-        }
-        tracing::warn!(stage, %error, retry_in_ms = backoff.as_millis() as u64, "insert failed, retrying");
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(InsertOutcome::Cancelled),
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
+    let inserted = retry_transient(stage, "insert", cancel, StoreError::is_retryable, || {
+        store.insert_posts(posts)
+    })
+    .await?;
+    Ok(match inserted {
+        Some(()) => InsertOutcome::Durable,
+        None => InsertOutcome::Cancelled,
+    })
 }
