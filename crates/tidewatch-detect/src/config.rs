@@ -1,0 +1,189 @@
+//! Detector configuration (`[detect]` in `tidewatch.toml`).
+//!
+//! Guarantees: every field has a default (so an empty section is valid), unknown keys are
+//! rejected by serde, and [`DetectorConfig::validate`] rejects any value the detector cannot run
+//! with, naming the field. Memory per watch is fixed by `table_bits`, `dedup_window`,
+//! `recent_posts` and `max_stories_per_watch`, never by the vocabulary of the stream.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// Length of one epoch of event time, in seconds (SigniTrend's unit of counting).
+    pub epoch_seconds: u64,
+    /// The hashed significance table of each watch has `2^table_bits` buckets.
+    pub table_bits: u32,
+    /// Buckets per key (count-min style; the least significant estimate wins).
+    pub hashes: u32,
+    /// Half-life of the term and pair EWMA / EW variance, in epochs.
+    pub half_life_epochs: f64,
+    /// SigniTrend's β: the floor on the expected count and the variance bias.
+    pub beta: f64,
+    /// Significance at which a story fires.
+    pub threshold: f64,
+    /// Significance under which an open story counts as quiet (hysteresis; below `threshold`).
+    pub clear_threshold: f64,
+    /// Significance at which a key starts being tracked as a candidate story.
+    pub candidate_threshold: f64,
+    /// An open story also stays active while its posts per epoch are at least this fraction of
+    /// its busiest epoch (a story that dies down resolves; one that is merely no longer new
+    /// does not).
+    pub clear_volume_fraction: f64,
+    /// For this many epochs after a candidate story is born, its keys' counts are not learned
+    /// as normal, so a story that starts slowly still stands out against its pre-story baseline.
+    pub candidate_freeze_epochs: u64,
+    /// Event time a story must stay quiet before it resolves, in seconds.
+    pub min_quiet_seconds: u64,
+    /// Epochs of history a watch needs before anything fires.
+    pub warmup_epochs: u64,
+    /// Distinct authors a story needs before it fires (one account posting again and again is
+    /// not a story).
+    pub min_authors: usize,
+    /// Tokens shorter than this (in characters) are dropped.
+    pub min_token_len: usize,
+    /// Tokens kept per post (first ones); the post then feeds up to n(n−1)/2 pairs.
+    pub max_tokens_per_post: usize,
+    /// Recent post signatures remembered per watch for near-duplicate detection.
+    pub dedup_window: usize,
+    /// Largest SimHash distance (bits) at which two posts are near-duplicates.
+    pub dedup_max_distance: u32,
+    /// Last posts remembered per watch, so that a new story starts at its true first post.
+    pub recent_posts: usize,
+    /// Stories (candidate or open) tracked per watch.
+    pub max_stories_per_watch: usize,
+    /// Terms kept per story.
+    pub max_story_terms: usize,
+    /// Evidence post ids per alert (first post, then most reach).
+    pub max_evidence: usize,
+    /// Half-life of the hour-of-day volume and negativity baselines, in days.
+    pub seasonal_half_life_days: f64,
+    /// Story reach (followers plus reposts) from which reach counts towards `critical`.
+    pub critical_reach: u64,
+    /// How far above the watch's usual negative share a story must be to count as negative.
+    pub negativity_margin: f64,
+    /// Most empty epochs simulated when event time jumps; longer gaps are skipped over.
+    pub max_gap_epochs: u64,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> DetectorConfig {
+        DetectorConfig {
+            epoch_seconds: 300,
+            table_bits: 16,
+            hashes: 2,
+            half_life_epochs: 24.0,
+            beta: 1.0,
+            threshold: 6.0,
+            clear_threshold: 3.0,
+            candidate_threshold: 2.0,
+            clear_volume_fraction: 0.25,
+            candidate_freeze_epochs: 6,
+            min_quiet_seconds: 1800,
+            warmup_epochs: 12,
+            min_authors: 3,
+            min_token_len: 3,
+            max_tokens_per_post: 16,
+            dedup_window: 256,
+            dedup_max_distance: 3,
+            recent_posts: 64,
+            max_stories_per_watch: 32,
+            max_story_terms: 8,
+            max_evidence: 10,
+            seasonal_half_life_days: 7.0,
+            critical_reach: 100_000,
+            negativity_margin: 0.1,
+            max_gap_epochs: 288,
+        }
+    }
+}
+
+impl DetectorConfig {
+    /// Checks every value; the error names the offending field.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |name: &str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "detect.{name} must be a positive number, not {value}"
+                ))
+            }
+        };
+        if self.epoch_seconds == 0 {
+            return Err("detect.epoch_seconds must be at least 1".to_string());
+        }
+        if !(4..=24).contains(&self.table_bits) {
+            return Err(format!(
+                "detect.table_bits must be 4..=24, not {}",
+                self.table_bits
+            ));
+        }
+        if !(1..=4).contains(&self.hashes) {
+            return Err(format!("detect.hashes must be 1..=4, not {}", self.hashes));
+        }
+        positive("half_life_epochs", self.half_life_epochs)?;
+        positive("beta", self.beta)?;
+        positive("threshold", self.threshold)?;
+        positive("seasonal_half_life_days", self.seasonal_half_life_days)?;
+        if !(self.clear_threshold.is_finite() && self.clear_threshold < self.threshold) {
+            return Err("detect.clear_threshold must be below detect.threshold".to_string());
+        }
+        if !(self.candidate_threshold.is_finite() && self.candidate_threshold <= self.threshold) {
+            return Err("detect.candidate_threshold must not exceed detect.threshold".to_string());
+        }
+        if self.max_tokens_per_post < 1 || self.max_tokens_per_post > 64 {
+            return Err("detect.max_tokens_per_post must be 1..=64".to_string());
+        }
+        if self.max_stories_per_watch == 0 || self.max_story_terms == 0 || self.max_evidence == 0 {
+            return Err(
+                "detect.max_stories_per_watch, max_story_terms and max_evidence must be at least 1"
+                    .to_string(),
+            );
+        }
+        if self.min_authors > 64 {
+            return Err("detect.min_authors must be at most 64".to_string());
+        }
+        if !(0.0..=1.0).contains(&self.clear_volume_fraction) {
+            return Err("detect.clear_volume_fraction must be within 0..=1".to_string());
+        }
+        if !(0.0..=1.0).contains(&self.negativity_margin) {
+            return Err("detect.negativity_margin must be within 0..=1".to_string());
+        }
+        Ok(())
+    }
+
+    /// The EWMA weight of a new epoch for a half-life of `half_life` updates.
+    pub(crate) fn alpha(half_life: f64) -> f64 {
+        1.0 - 0.5f64.powf(1.0 / half_life)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_unknown_keys_rejected() {
+        DetectorConfig::default().validate().unwrap();
+        let empty: DetectorConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, DetectorConfig::default());
+        let error = serde_json::from_str::<DetectorConfig>(r#"{"treshold":5}"#).unwrap_err();
+        assert!(error.to_string().contains("treshold"), "{error}");
+    }
+
+    #[test]
+    fn rejects_bad_values_by_name() {
+        let config = DetectorConfig {
+            clear_threshold: 7.0,
+            ..DetectorConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("clear_threshold"));
+        let config = DetectorConfig {
+            table_bits: 40,
+            ..DetectorConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("table_bits"));
+        assert!((DetectorConfig::alpha(1.0) - 0.5).abs() < 1e-12);
+    }
+}

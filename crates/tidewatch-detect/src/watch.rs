@@ -1,0 +1,378 @@
+//! One watch's detection state: its significance table, baselines, dedup window, recent posts
+//! and stories, advanced epoch by epoch in event time.
+//!
+//! Guarantees: every collection here is capped by the configuration (table size, dedup window,
+//! `recent_posts`, `max_stories_per_watch`, and per-story caps); nothing iterates a hash map, so
+//! the results depend only on the order of calls. A story fires once (candidate → open), then
+//! only updates, and resolves only after `min_quiet_seconds` of quiet epochs (significance
+//! below `clear_threshold`, and the story's posts per epoch under `clear_volume_fraction` of
+//! its busiest epoch or under twice what its keys usually count).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use tidewatch_model::{AlertEvent, AlertState, WatchedPost};
+
+use crate::baseline::WatchBaseline;
+use crate::config::DetectorConfig;
+use crate::dedup::DedupWindow;
+use crate::keys::{
+    author_of, bounded_id, copy_key, post_keys, reach_of, thread_key, KeyOf, RecentPost,
+    MAX_ID_BYTES,
+};
+use crate::story::{Phase, PostFacts, Story, MAX_STORY_KEYS};
+use crate::table::{SigTable, Significance};
+use crate::tokens::{clean_tokens, MAX_TOKEN_CHARS};
+
+/// Bytes of a watch's fixed-size parts besides the table (baselines, counters).
+const FIXED_BYTES: usize = 2048;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WatchState {
+    pub(crate) table: SigTable,
+    pub(crate) baseline: WatchBaseline,
+    pub(crate) dedup: DedupWindow,
+    /// Index of the current epoch (start = index × epoch_seconds).
+    pub(crate) epoch: i64,
+    epochs_closed: u64,
+    pub(crate) stories: Vec<Story>,
+    /// The last posts seen, so that a new story can find its true first post.
+    recent: VecDeque<RecentPost>,
+    /// Significant key → the `seq` of the story that owns it.
+    owners: BTreeMap<u64, u64>,
+    next_seq: u64,
+}
+
+impl WatchState {
+    pub(crate) fn new(config: &DetectorConfig, epoch: i64) -> WatchState {
+        WatchState {
+            table: SigTable::new(
+                config.table_bits,
+                config.hashes,
+                DetectorConfig::alpha(config.half_life_epochs),
+                config.beta,
+            ),
+            baseline: WatchBaseline::new(config),
+            dedup: DedupWindow::new(config.dedup_window, config.dedup_max_distance),
+            epoch,
+            epochs_closed: 0,
+            stories: Vec::new(),
+            recent: VecDeque::new(),
+            owners: BTreeMap::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// Bytes of state held, counting each collection's entries (not allocator slack).
+    pub(crate) fn size(&self) -> usize {
+        let stories: usize = self.stories.iter().map(Story::size).sum();
+        let recent: usize = self.recent.iter().map(RecentPost::size).sum();
+        let owners = self.owners.len() * 16;
+        self.table.memory_bytes() + FIXED_BYTES + self.dedup.len() * 32 + stories + recent + owners
+    }
+
+    /// The most [`WatchState::size`] can be under `config`, whatever the posts.
+    pub(crate) fn size_bound(config: &DetectorConfig) -> usize {
+        let tokens = config.max_tokens_per_post;
+        let post_keys = tokens + tokens * tokens.saturating_sub(1) / 2 + 4;
+        let text = MAX_TOKEN_CHARS * 4;
+        let recent = 128 + MAX_ID_BYTES + tokens * (24 + text) + post_keys * 8;
+        let story = Story::size_bound(config, text, MAX_ID_BYTES);
+        let table = 3 * 4 * (1usize << config.table_bits);
+        table
+            + FIXED_BYTES
+            + config.dedup_window * 32
+            + config.recent_posts * recent
+            + config.max_stories_per_watch * (story + MAX_STORY_KEYS * 16)
+    }
+
+    /// Closes epochs up to (not including) `target`; gaps longer than `max_gap_epochs` are
+    /// simulated for that many empty epochs, then skipped.
+    pub(crate) fn advance(
+        &mut self,
+        config: &DetectorConfig,
+        watch: &str,
+        target: i64,
+    ) -> Vec<AlertEvent> {
+        let mut events = Vec::new();
+        let mut closed = 0;
+        while self.epoch < target {
+            if closed > config.max_gap_epochs {
+                self.epoch = target;
+                break;
+            }
+            self.close_epoch(config, watch, &mut events);
+            closed += 1;
+        }
+        events
+    }
+
+    fn close_epoch(&mut self, config: &DetectorConfig, watch: &str, events: &mut Vec<AlertEvent>) {
+        let start = self.epoch * config.epoch_seconds as i64;
+        let end = start + config.epoch_seconds as i64;
+        let mut finished = Vec::new();
+        for story in &mut self.stories {
+            let significance: Vec<Significance> = story
+                .keys
+                .iter()
+                .map(|key| self.table.significance(*key))
+                .collect();
+            let score = significance
+                .iter()
+                .map(|now| now.score)
+                .fold(f64::MIN, f64::max);
+            // Still busy: at least `clear_volume_fraction` of its busiest epoch, and twice what
+            // its keys usually count (so a story over common words still ends).
+            let usual = significance
+                .iter()
+                .map(|now| now.baseline)
+                .fold(config.beta, f64::max);
+            let posts = story.epoch_posts as f64;
+            let busy = posts >= config.clear_volume_fraction * story.peak_epoch_posts as f64
+                && posts >= 2.0 * usual;
+            let active = match story.phase {
+                Phase::Candidate => score >= config.candidate_threshold,
+                Phase::Open => score >= config.clear_threshold || busy,
+            };
+            if active {
+                story.quiet_since = None;
+            } else {
+                let since = *story.quiet_since.get_or_insert(start);
+                if end - since >= config.min_quiet_seconds as i64 {
+                    finished.push(story.seq);
+                }
+            }
+            if story.phase == Phase::Candidate
+                && self.epoch - story.born_epoch < config.candidate_freeze_epochs as i64
+            {
+                // A young candidate's own burst must not teach the table that it is normal.
+                for key in &story.keys {
+                    self.table.freeze(*key);
+                }
+            }
+            story.peak_epoch_posts = story.peak_epoch_posts.max(story.epoch_posts);
+            story.prev_epoch_posts = story.epoch_posts;
+            story.epoch_posts = 0;
+        }
+        for seq in finished {
+            let story = self.remove_story(seq);
+            if story.phase == Phase::Open {
+                events.push(story.event(watch, AlertState::Resolved, config));
+            }
+        }
+        self.table.close_epoch();
+        self.baseline.close_epoch(start);
+        self.epochs_closed += 1;
+        self.epoch += 1;
+    }
+
+    fn remove_story(&mut self, seq: u64) -> Story {
+        let index = self.stories.iter().position(|story| story.seq == seq);
+        let story = self.stories.remove(index.expect("a listed story exists"));
+        for key in &story.keys {
+            self.owners.remove(key);
+        }
+        self.dedup.release(seq);
+        story
+    }
+
+    /// Counts one post in the current epoch; returns a firing or update it causes.
+    pub(crate) fn count(
+        &mut self,
+        config: &DetectorConfig,
+        watch: &str,
+        watched: &WatchedPost,
+    ) -> Option<AlertEvent> {
+        let scored = &watched.scored;
+        let post = &scored.post;
+        let compound = scored.sentiment.map(|sentiment| sentiment.compound);
+        self.baseline.observe(scored.label, compound);
+        let tokens = clean_tokens(&post.text, config.min_token_len, config.max_tokens_per_post);
+        let cluster = self.dedup.check(&tokens);
+        let copy_of = cluster.filter(|cluster| cluster.copy);
+
+        let keys = post_keys(
+            &tokens,
+            copy_of.map(|cluster| cluster.representative),
+            post.parent_id.as_deref(),
+        );
+        let scores: Vec<Significance> = keys.iter().map(|(key, _)| self.table.add(*key)).collect();
+
+        // The story the post belongs to: the one owning most of its keys (ties: oldest).
+        let mut hits: BTreeMap<u64, usize> = BTreeMap::new();
+        for (key, _) in &keys {
+            if let Some(seq) = self.owners.get(key) {
+                *hits.entry(*seq).or_default() += 1;
+            }
+        }
+        // A copy joins the story its original was counted in.
+        if let Some(seq) = cluster.and_then(|cluster| cluster.story) {
+            *hits.entry(seq).or_default() += 1;
+        }
+        let target = hits
+            .iter()
+            .max_by_key(|(seq, count)| (**count, u64::MAX - **seq))
+            .map(|(seq, _)| *seq);
+
+        let recent = RecentPost {
+            id: bounded_id(&post.source_id),
+            at: post.created_at,
+            label: scored.label,
+            compound,
+            reach: reach_of(watched),
+            author: author_of(watched),
+            tokens,
+            // Also the keys under which the post's own copies and replies will count, so that
+            // a story of copies or replies finds it as its first post.
+            keys: keys
+                .iter()
+                .map(|(key, _)| *key)
+                .chain(
+                    cluster
+                        .filter(|cluster| !cluster.copy)
+                        .map(|c| copy_key(c.representative)),
+                )
+                .chain([thread_key(&post.source_id)])
+                .collect(),
+        };
+        let joined = self.attribute(config, watch, &keys, &scores, target, &recent);
+        if let (Some(cluster), Some((seq, _))) = (cluster, &joined) {
+            self.dedup.claim(cluster.slot, *seq);
+        }
+        if config.recent_posts > 0 {
+            if self.recent.len() >= config.recent_posts {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(recent);
+        }
+        joined.and_then(|(_, event)| event)
+    }
+
+    /// Puts a counted post into its story (starting a candidate if its keys are unusual and
+    /// unowned); returns the story's `seq` and the firing or update that causes.
+    fn attribute(
+        &mut self,
+        config: &DetectorConfig,
+        watch: &str,
+        keys: &[(u64, KeyOf)],
+        scores: &[Significance],
+        mut target: Option<u64>,
+        post: &RecentPost,
+    ) -> Option<(u64, Option<AlertEvent>)> {
+        // New keys start a candidate when unusual; they join a story only when significant.
+        let fresh_minimum = match target {
+            None => config.candidate_threshold,
+            Some(_) => config.threshold,
+        };
+        let fresh: Vec<usize> = (0..keys.len())
+            .filter(|index| scores[*index].score >= fresh_minimum)
+            .filter(|index| !self.owners.contains_key(&keys[*index].0))
+            .collect();
+        let mut backfill = Vec::new();
+        // Copies and replies are named by the words of the story's first post (the original,
+        // or the post replied to) when it is known.
+        let mut first_words: Option<Vec<String>> = None;
+        if target.is_none() && !fresh.is_empty() {
+            let first = *fresh
+                .iter()
+                .max_by(|a, b| {
+                    scores[**a]
+                        .score
+                        .total_cmp(&scores[**b].score)
+                        .then(b.cmp(a))
+                })
+                .expect("fresh is not empty");
+            let key = keys[first].0;
+            // Earlier posts of this or the previous epoch with the key belong to the story.
+            let since = (self.epoch - 1) * config.epoch_seconds as i64;
+            backfill = (0..self.recent.len())
+                .filter(|index| self.recent[*index].at.timestamp() >= since)
+                .filter(|index| self.recent[*index].keys.contains(&key))
+                .collect();
+            let earliest = backfill.first().map(|index| self.recent[*index].clone());
+            let first_post = earliest.as_ref().unwrap_or(post);
+            first_words = Some(first_post.tokens.clone());
+            target = self.new_story(config, watch, key, &first_post.facts());
+        }
+        let seq = target?;
+        let index = self.stories.iter().position(|story| story.seq == seq)?;
+        let tokens = &post.tokens;
+        for key_index in fresh {
+            let (key, of) = keys[key_index];
+            let named: Vec<&str> = match of {
+                KeyOf::Term(i) => vec![tokens[i].as_str()],
+                KeyOf::Pair(i, j) => vec![tokens[i].as_str(), tokens[j].as_str()],
+                KeyOf::Spread => {
+                    let words = first_words.as_ref().unwrap_or(tokens);
+                    words.iter().take(3).map(String::as_str).collect()
+                }
+            };
+            if self.stories[index].add_key(key, &named, config.max_story_terms) {
+                self.owners.insert(key, seq);
+            }
+        }
+        let story = &mut self.stories[index];
+        for earlier in backfill {
+            story.add_post(&self.recent[earlier].facts(), config.max_evidence);
+        }
+        story.add_post(&post.facts(), config.max_evidence);
+        let mut best = f64::NEG_INFINITY;
+        for (position, (key, _)) in keys.iter().enumerate() {
+            if story.keys.contains(key) {
+                story.note_score(scores[position].score, scores[position].baseline);
+                best = best.max(scores[position].score);
+            }
+        }
+        let epoch_start = self.epoch * config.epoch_seconds as i64;
+        let usual = self.baseline.usual(epoch_start, config.threshold);
+        let severity = story.assess(config, usual);
+        let event = match story.phase {
+            Phase::Candidate
+                if best >= config.threshold
+                    && self.epochs_closed >= config.warmup_epochs
+                    && story.authors.len() >= config.min_authors =>
+            {
+                story.phase = Phase::Open;
+                story.fired_at = Some(post.at);
+                story.severity = severity;
+                story.last_event_posts = story.posts;
+                Some(story.event(watch, AlertState::Firing, config))
+            }
+            Phase::Open
+                if severity > story.severity
+                    || (story.posts >= 2 * story.last_event_posts
+                        && story.posts >= story.last_event_posts + 5) =>
+            {
+                story.severity = severity;
+                story.last_event_posts = story.posts;
+                Some(story.event(watch, AlertState::Updated, config))
+            }
+            _ => None,
+        };
+        Some((seq, event))
+    }
+
+    /// Starts a candidate story, evicting the weakest candidate when the watch is full.
+    fn new_story(
+        &mut self,
+        config: &DetectorConfig,
+        watch: &str,
+        key: u64,
+        first: &PostFacts<'_>,
+    ) -> Option<u64> {
+        if self.stories.len() >= config.max_stories_per_watch {
+            let weakest = self
+                .stories
+                .iter()
+                .filter(|story| story.phase == Phase::Candidate)
+                .min_by(|a, b| a.score.total_cmp(&b.score).then(a.seq.cmp(&b.seq)))?
+                .seq;
+            self.remove_story(weakest);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.stories
+            .push(Story::new(seq, watch, key, self.epoch, first));
+        Some(seq)
+    }
+}

@@ -1,0 +1,105 @@
+//! End-to-end behaviour of the detector on synthetic streams: a negative burst sharing a term
+//! pair fires exactly one story, early, which resolves after the burst dies down; a loud but
+//! normal daily cycle fires nothing.
+
+mod support;
+
+use chrono::Duration;
+use support::{background, merge, start, watched, Lcg};
+use tidewatch_detect::{Detector, DetectorConfig};
+use tidewatch_model::{AlertEvent, AlertState, Severity};
+
+fn run(detector: &mut Detector, posts: &[tidewatch_model::WatchedPost]) -> Vec<AlertEvent> {
+    let mut events = Vec::new();
+    for post in posts {
+        events.extend(detector.observe(post));
+    }
+    events
+}
+
+#[test]
+fn a_negative_burst_fires_one_story_early_and_resolves() {
+    let mut rng = Lcg(7);
+    let day = 86_400;
+    let quiet = background(&mut rng, start(), day + 6 * 3600, |_| 12, "bg");
+    // The burst: from 24:00 for 60 minutes, growing from 1 to 6 posts a minute, then nothing.
+    let burst_start = start() + Duration::seconds(day);
+    let mut burst = Vec::new();
+    for minute in 0..60 {
+        let per_minute = 1 + minute / 12;
+        for index in 0..per_minute {
+            let at = burst_start + Duration::seconds(minute * 60 + index * 60 / per_minute);
+            let extra = rng.words(3).join(" ");
+            let text = format!("@AcmeAir my flight got cancelled {extra} http://t.co/x");
+            burst.push(watched(&format!("burst{minute}-{index}"), at, &text, -0.6));
+        }
+    }
+    let burst_total = burst.len();
+    let first_burst_id = burst[0].scored.post.source_id.clone();
+    let posts = merge(vec![quiet, burst]);
+
+    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
+    let mut events = run(&mut detector, &posts);
+    events.extend(detector.advance_to(burst_start + Duration::hours(8)));
+
+    let firing: Vec<&AlertEvent> = events
+        .iter()
+        .filter(|e| e.state == AlertState::Firing)
+        .collect();
+    assert_eq!(firing.len(), 1, "{events:#?}");
+    let fired = firing[0];
+    assert!(fired.terms.contains(&"flight".to_string()), "{fired:?}");
+    assert!(fired.terms.contains(&"cancelled".to_string()), "{fired:?}");
+    assert!(fired.fired_at >= burst_start);
+    // Early: within the first 15 minutes, i.e. before a tenth of the burst was posted.
+    assert!(
+        fired.fired_at < burst_start + Duration::minutes(15),
+        "{fired:?}"
+    );
+    assert!((fired.posts as usize) < burst_total / 5, "{fired:?}");
+    assert!(fired.severity >= Severity::Warning, "{fired:?}");
+    assert!(fired.score >= fired.threshold && fired.threshold == 6.0);
+    assert!(fired.post_ids.len() <= 10 && fired.post_ids[0] == fired.first_post_id);
+    assert!(fired.first_post_id.starts_with("burst"), "{fired:?}");
+    assert_eq!(fired.first_post_id, first_burst_id, "{fired:?}");
+    assert_eq!(fired.first_post_at, burst_start);
+    assert_eq!(fired.title, "flight cancelled");
+
+    let resolved: Vec<&AlertEvent> = events
+        .iter()
+        .filter(|e| e.state == AlertState::Resolved)
+        .collect();
+    assert_eq!(resolved.len(), 1, "{events:#?}");
+    assert_eq!(resolved[0].story_id, fired.story_id);
+    assert!(
+        resolved[0].posts >= burst_total as u64 * 9 / 10,
+        "{:?}",
+        resolved[0]
+    );
+    for event in &events {
+        assert_eq!(
+            event.story_id, fired.story_id,
+            "an unrelated story: {event:?}"
+        );
+    }
+    assert!(detector.open_stories(support::WATCH).is_empty());
+}
+
+#[test]
+fn a_loud_normal_daily_cycle_fires_nothing() {
+    let mut rng = Lcg(11);
+    // Ten times more posts by day than by night, with ramps, for three days.
+    let cycle = |hour: u32| match hour {
+        0..=5 => 6,
+        6..=8 => 20 + 10 * (hour as u64 - 6),
+        9..=18 => 60,
+        19..=21 => 40 - 10 * (hour as u64 - 19),
+        _ => 10,
+    };
+    let posts = background(&mut rng, start(), 3 * 86_400, cycle, "bg");
+    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
+    let events = run(&mut detector, &posts);
+    assert!(events.is_empty(), "{events:#?}");
+    let signals = detector.signals(support::WATCH).unwrap();
+    assert!(signals.volume_score < 6.0, "{signals:?}");
+}
