@@ -11,6 +11,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::Deserialize;
 use tidewatch_bus::KafkaConfig;
+use tidewatch_detect::DetectorConfig;
 use tidewatch_model::Topics;
 use tidewatch_score::{WatchConfig, WatchMatcher};
 use tidewatch_store::StoreConfig;
@@ -27,6 +28,9 @@ pub(crate) struct Config {
     pub(crate) api: ApiConfig,
     #[serde(default)]
     pub(crate) pipeline: PipelineConfig,
+    /// Story detection (see `tidewatch_detect::DetectorConfig` for every key and default).
+    #[serde(default)]
+    pub(crate) detect: DetectorConfig,
     #[serde(default, rename = "watch")]
     pub(crate) watches: Vec<WatchConfig>,
 }

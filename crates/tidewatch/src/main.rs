@@ -38,6 +38,8 @@ enum Command {
     Migrate,
     /// Publish canonical posts (JSONL) into posts.raw.
     Replay(commands::replay::ReplayArgs),
+    /// Offline: score + detect in event time over a file; alert events to stdout as JSONL.
+    Backtest(commands::backtest::BacktestArgs),
     /// Write synthetic canonical posts (JSONL) to stdout, for load tests and samples.
     Generate(commands::generate::GenerateArgs),
     /// VADER scores: JSONL {"text": …} on stdin → {"neg","neu","pos","compound"} on stdout.
@@ -75,6 +77,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Store => commands::stages::store(&config).await,
         Command::Migrate => commands::stages::migrate(&config).await,
         Command::Replay(args) => commands::replay::replay_command(&config, &args).await,
+        Command::Backtest(args) => commands::backtest::backtest(&config, &args),
         Command::Generate(_) | Command::Sentiment(_) => {
             unreachable!("handled before loading the config")
         }

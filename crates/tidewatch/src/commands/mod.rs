@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod backtest;
 pub(crate) mod generate;
 pub(crate) mod replay;
 pub(crate) mod run;
