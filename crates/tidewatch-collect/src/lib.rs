@@ -12,6 +12,10 @@
 //!   built, in [`finish`]), with text turned from HTML to plain text where the source sends HTML
 //!   and clamped to [`tidewatch_model::MAX_TEXT_BYTES`] on a character boundary;
 //! * the cursor or paging value of each source is exposed as the source defines it.
+//!
+//! Second part, the network edge of the polling sources (Hacker News, RSS / Atom, App Store):
+//! [`fetch`] (HTTP with allow-list, budget, retries, conditional GET), [`cursor`] (atomic
+//! checkpoint files, bounded dedup) and [`poll`] (one poll cycle per source, health status).
 
 mod error;
 mod json;
@@ -19,10 +23,16 @@ mod text;
 
 pub mod appstore;
 pub mod bluesky;
+pub mod cursor;
+pub mod fetch;
 pub mod hackernews;
+pub mod health;
+pub mod limits;
 pub mod mastodon;
+pub mod poll;
 pub mod reddit;
 pub mod rss;
+pub mod source;
 
 pub use error::{ParseError, Rejected};
 pub use text::{clamp_text, html_to_text};

@@ -1,0 +1,297 @@
+//! The `[[source]]` entries of the polling sources, as serde structs, and the request URLs they
+//! give.
+//!
+//! Guarantees:
+//! * [`PollSource`] is tagged by `kind` (`hackernews`, `rss`, `appstore`); every struct denies
+//!   unknown keys, so a typo is an error naming the key, not a silently ignored setting.
+//! * `base_url` defaults to the public service ([`HACKERNEWS_BASE`], [`APPSTORE_BASE`]) and can
+//!   point at a mirror, a proxy or a test server; an RSS source names its feed URL.
+//! * The host allow-list defaults to the host of `base_url` / `feed_url`; when `allowed_hosts`
+//!   is given it replaces that default. URLs are built here with proper query encoding, never
+//!   taken from payloads.
+
+use crate::fetch::{FetchConfig, FetchError};
+use reqwest::Url;
+use serde::Deserialize;
+use std::time::Duration;
+
+pub const HACKERNEWS_BASE: &str = "https://hn.algolia.com/api/v1";
+pub const APPSTORE_BASE: &str = "https://itunes.apple.com";
+
+/// One polling `[[source]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum PollSource {
+    Hackernews(HackerNewsSource),
+    Rss(RssSource),
+    Appstore(AppStoreSource),
+}
+
+/// Hacker News through Algolia `search_by_date`, one watch query.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HackerNewsSource {
+    pub name: String,
+    #[serde(default = "hackernews_base")]
+    pub base_url: String,
+    pub query: String,
+    /// Algolia `tags` filter.
+    #[serde(default = "hackernews_tags")]
+    pub tags: String,
+    #[serde(default = "default_100")]
+    pub hits_per_page: u32,
+    /// Pages read per cycle at most (Algolia serves at most 1000 hits per query).
+    #[serde(default = "default_5")]
+    pub max_pages: u32,
+    #[serde(default = "default_60")]
+    pub interval_secs: u64,
+    #[serde(default = "default_60_u32")]
+    pub requests_per_minute: u32,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// One RSS 2.0 / RSS 1.0 / Atom feed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RssSource {
+    pub name: String,
+    pub feed_url: String,
+    #[serde(default = "default_300")]
+    pub interval_secs: u64,
+    #[serde(default = "default_10")]
+    pub requests_per_minute: u32,
+    /// How many GUIDs are remembered for dedup.
+    #[serde(default = "default_seen")]
+    pub seen_capacity: usize,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// App Store customer reviews of one app in one country (the JSON feed, most recent first).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppStoreSource {
+    pub name: String,
+    #[serde(default = "appstore_base")]
+    pub base_url: String,
+    pub app_id: String,
+    #[serde(default = "appstore_country")]
+    pub country: String,
+    /// Pages 1..=max_pages (the feed stops at 10).
+    #[serde(default = "default_10")]
+    pub max_pages: u32,
+    #[serde(default = "default_900")]
+    pub interval_secs: u64,
+    #[serde(default = "default_10")]
+    pub requests_per_minute: u32,
+    #[serde(default = "default_seen")]
+    pub seen_capacity: usize,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+fn hackernews_base() -> String {
+    HACKERNEWS_BASE.to_string()
+}
+fn appstore_base() -> String {
+    APPSTORE_BASE.to_string()
+}
+fn hackernews_tags() -> String {
+    "(story,comment)".to_string()
+}
+fn appstore_country() -> String {
+    "us".to_string()
+}
+fn default_5() -> u32 {
+    5
+}
+fn default_10() -> u32 {
+    10
+}
+fn default_60() -> u64 {
+    60
+}
+fn default_60_u32() -> u32 {
+    60
+}
+fn default_100() -> u32 {
+    100
+}
+fn default_300() -> u64 {
+    300
+}
+fn default_900() -> u64 {
+    900
+}
+fn default_seen() -> usize {
+    crate::cursor::SeenIds::DEFAULT_CAPACITY
+}
+
+fn parse(url: &str) -> Result<Url, FetchError> {
+    Url::parse(url).map_err(|error| FetchError::InvalidUrl {
+        url: url.to_string(),
+        reason: error.to_string(),
+    })
+}
+
+fn join(base: &str, path: &str) -> Result<Url, FetchError> {
+    parse(&format!("{}/{path}", base.trim_end_matches('/')))
+}
+
+impl PollSource {
+    pub fn name(&self) -> &str {
+        match self {
+            PollSource::Hackernews(source) => &source.name,
+            PollSource::Rss(source) => &source.name,
+            PollSource::Appstore(source) => &source.name,
+        }
+    }
+
+    /// The source kind as spelt in the config (and in `Post::source`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PollSource::Hackernews(_) => crate::hackernews::SOURCE,
+            PollSource::Rss(_) => crate::rss::SOURCE,
+            PollSource::Appstore(_) => crate::appstore::SOURCE,
+        }
+    }
+
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(match self {
+            PollSource::Hackernews(source) => source.interval_secs,
+            PollSource::Rss(source) => source.interval_secs,
+            PollSource::Appstore(source) => source.interval_secs,
+        })
+    }
+
+    /// A default for how long without a new post the source counts as silent: ten intervals,
+    /// at least an hour.
+    pub fn silent_after(&self) -> Duration {
+        (self.interval() * 10).max(Duration::from_secs(3600))
+    }
+
+    /// How many ids the checkpoint remembers for dedup.
+    pub fn seen_capacity(&self) -> usize {
+        match self {
+            PollSource::Hackernews(_) => default_seen(),
+            PollSource::Rss(source) => source.seen_capacity,
+            PollSource::Appstore(source) => source.seen_capacity,
+        }
+    }
+
+    /// The HTTP settings of this source: its allow-list and request budget.
+    pub fn fetch_config(&self) -> Result<FetchConfig, FetchError> {
+        let (root, allowed, budget) = match self {
+            PollSource::Hackernews(s) => (&s.base_url, &s.allowed_hosts, s.requests_per_minute),
+            PollSource::Rss(s) => (&s.feed_url, &s.allowed_hosts, s.requests_per_minute),
+            PollSource::Appstore(s) => (&s.base_url, &s.allowed_hosts, s.requests_per_minute),
+        };
+        let hosts = if allowed.is_empty() {
+            let url = parse(root)?;
+            let host = url.host_str().ok_or_else(|| FetchError::InvalidUrl {
+                url: root.clone(),
+                reason: "has no host".to_string(),
+            })?;
+            vec![host.to_string()]
+        } else {
+            allowed.clone()
+        };
+        let mut config = FetchConfig::new(hosts);
+        config.requests_per_minute = budget;
+        Ok(config)
+    }
+}
+
+impl HackerNewsSource {
+    /// `search_by_date` for `page`, only hits at or after `since` (epoch seconds).
+    pub fn url(&self, page: u32, since: Option<i64>) -> Result<Url, FetchError> {
+        let mut url = join(&self.base_url, "search_by_date")?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("query", &self.query)
+                .append_pair("tags", &self.tags)
+                .append_pair("hitsPerPage", &self.hits_per_page.to_string())
+                .append_pair("page", &page.to_string());
+            if let Some(since) = since {
+                query.append_pair("numericFilters", &format!("created_at_i>={since}"));
+            }
+        }
+        Ok(url)
+    }
+}
+
+impl AppStoreSource {
+    /// The JSON feed of `page` (1-based), most recent first.
+    pub fn url(&self, page: u32) -> Result<Url, FetchError> {
+        let valid =
+            |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric());
+        if !valid(&self.app_id) || !valid(&self.country) {
+            return Err(FetchError::InvalidUrl {
+                url: self.base_url.clone(),
+                reason: format!(
+                    "app_id {:?} and country {:?} must be alphanumeric",
+                    self.app_id, self.country
+                ),
+            });
+        }
+        join(
+            &self.base_url,
+            &format!(
+                "{}/rss/customerreviews/page={page}/id={}/sortby=mostrecent/json",
+                self.country.to_ascii_lowercase(),
+                self.app_id
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_default_and_deny_unknown_keys() {
+        let source: PollSource =
+            serde_json::from_str(r#"{"kind":"hackernews","name":"hn","query":"acme air"}"#)
+                .unwrap();
+        let PollSource::Hackernews(hn) = &source else {
+            panic!("{source:?}")
+        };
+        assert_eq!(hn.base_url, HACKERNEWS_BASE);
+        assert_eq!(
+            hn.url(2, Some(17)).unwrap().as_str(),
+            "https://hn.algolia.com/api/v1/search_by_date?query=acme+air&tags=%28story%2Ccomment%29\
+             &hitsPerPage=100&page=2&numericFilters=created_at_i%3E%3D17"
+        );
+        assert_eq!(
+            source.fetch_config().unwrap().allowed_hosts,
+            ["hn.algolia.com"]
+        );
+        assert_eq!(source.silent_after(), Duration::from_secs(3600));
+        let error = serde_json::from_str::<PollSource>(
+            r#"{"kind":"rss","name":"r","feed_url":"https://x.example/f","quer":"x"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `quer`"),
+            "{error}"
+        );
+        let store: PollSource =
+            serde_json::from_str(r#"{"kind":"appstore","name":"a","app_id":"123","country":"GB"}"#)
+                .unwrap();
+        let PollSource::Appstore(app) = &store else {
+            panic!("{store:?}")
+        };
+        assert_eq!(
+            app.url(3).unwrap().as_str(),
+            "https://itunes.apple.com/gb/rss/customerreviews/page=3/id=123/sortby=mostrecent/json"
+        );
+        let bad = AppStoreSource {
+            app_id: "1/../x".to_string(),
+            ..app.clone()
+        };
+        assert!(bad.url(1).is_err());
+    }
+}
