@@ -24,7 +24,7 @@ mod store;
 
 pub use config::{StoreConfig, DEFAULT_CLICKHOUSE_URL, DEFAULT_DATABASE, DEFAULT_USER};
 pub use error::StoreError;
-pub use queries::NOT_DELETED_CONDITION;
+pub use queries::{all_query_sql, migration_sql, StatementSql, NOT_DELETED_CONDITION};
 pub use schema::{
     latest_schema_version, Migration, MIGRATIONS, POSTS_TABLE, POST_DELETES_TABLE,
     SCHEMA_MIGRATIONS_TABLE,

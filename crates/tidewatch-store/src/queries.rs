@@ -14,6 +14,7 @@
 //! Every statement here runs on ClickHouse 18.16 and on current ClickHouse.
 
 use chrono::{Datelike, Days, NaiveDate};
+use clickhouse::sql::Identifier;
 
 use crate::error::StoreError;
 use crate::schema::POSTS_TABLE;
@@ -126,7 +127,7 @@ impl PostStore {
                 continue;
             }
             self.client()
-                .query("ALTER TABLE posts DROP PARTITION ?")
+                .query(DROP_POST_PARTITION)
                 .bind(partition_of_day(day))
                 .execute()
                 .await
@@ -135,6 +136,110 @@ impl PostStore {
             dropped.push(day);
         }
         Ok(dropped)
+    }
+}
+
+/// One SQL statement the store sends, rendered exactly as it goes over the wire (every `?`
+/// bound by the `clickhouse` crate's own escaping), for running it on another engine: the tests
+/// run each one on current ClickHouse (chdb) as well as on the local 18.16 server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementSql {
+    /// What the statement does: the operation its errors name, e.g. `count posts`.
+    pub name: String,
+    /// True when it runs in the configured database, false when server-wide (no database
+    /// selected: ping, version, `CREATE DATABASE`, `DROP DATABASE`).
+    pub in_database: bool,
+    /// The SQL text, with every placeholder bound.
+    pub sql: String,
+}
+
+const READ_SCHEMA_MIGRATIONS: &str = "SELECT DISTINCT version FROM ? ORDER BY version";
+const CREATE_DATABASE: &str = "CREATE DATABASE IF NOT EXISTS ?";
+const DROP_POST_PARTITION: &str = "ALTER TABLE posts DROP PARTITION ?";
+const PING: &str = "SELECT toUInt8(1)";
+const SERVER_VERSION: &str = "SELECT version()";
+const DROP_DATABASE: &str = "DROP DATABASE IF EXISTS ?";
+
+/// Every statement [`PostStore::migrate`] runs on an empty `database`, in order: the database,
+/// `schema_migrations`, then each statement of each entry of [`crate::MIGRATIONS`]. (Recording a
+/// version is a RowBinary insert into `schema_migrations`, not SQL text, so it is not here.)
+pub fn migration_sql(database: &str) -> Vec<StatementSql> {
+    let mut statements = vec![
+        render("create database", false, CREATE_DATABASE, |query| {
+            query.bind(Identifier(database))
+        }),
+        render(
+            "create schema_migrations",
+            true,
+            crate::schema::CREATE_SCHEMA_MIGRATIONS,
+            |query| query,
+        ),
+    ];
+    for migration in crate::schema::MIGRATIONS {
+        for (index, statement) in migration.statements.iter().enumerate() {
+            statements.push(StatementSql {
+                name: format!("migration {} statement {}", migration.version, index + 1),
+                in_database: true,
+                sql: (*statement).to_string(),
+            });
+        }
+    }
+    statements
+}
+
+/// Every other statement the store sends as SQL text, with the values the store would bind for
+/// `database` and, for retention, the partition of `retention_day`. Listed in an order that is
+/// safe to run one after another: reads first, then the retention drop, then `DROP DATABASE`.
+pub fn all_query_sql(database: &str, retention_day: NaiveDate) -> Vec<StatementSql> {
+    vec![
+        render("ping", false, PING, |query| query),
+        render("server version", false, SERVER_VERSION, |query| query),
+        render(
+            "read schema_migrations",
+            true,
+            READ_SCHEMA_MIGRATIONS,
+            |query| query.bind(Identifier(crate::schema::SCHEMA_MIGRATIONS_TABLE)),
+        ),
+        render("count posts", true, COUNT_LIVE_POSTS, |query| query),
+        render(
+            "count posts by watch",
+            true,
+            COUNT_LIVE_POSTS_BY_WATCH,
+            |query| query,
+        ),
+        render(
+            "count posts by label",
+            true,
+            COUNT_LIVE_POSTS_BY_LABEL,
+            |query| query,
+        ),
+        render(
+            "list post partitions",
+            true,
+            LIST_ACTIVE_PARTITIONS,
+            |query| query.bind(database).bind(POSTS_TABLE),
+        ),
+        render("drop post partition", true, DROP_POST_PARTITION, |query| {
+            query.bind(partition_of_day(retention_day))
+        }),
+        render("drop database", false, DROP_DATABASE, |query| {
+            query.bind(Identifier(database))
+        }),
+    ]
+}
+
+/// Binds with the same client type the store uses, so values are escaped exactly as sent.
+fn render(
+    name: &str,
+    in_database: bool,
+    template: &str,
+    bind: impl FnOnce(clickhouse::query::Query) -> clickhouse::query::Query,
+) -> StatementSql {
+    let query = bind(clickhouse::Client::default().query(template));
+    StatementSql {
+        name: name.to_string(),
+        in_database,
+        sql: query.sql_display().to_string(),
     }
 }
 
@@ -181,5 +286,94 @@ mod tests {
             assert!(!query.contains('?'), "{query}");
         }
         assert_eq!(LIST_ACTIVE_PARTITIONS.matches('?').count(), 2);
+    }
+
+    /// The SQL literals and constants that a source file passes to `.query(…)` (mentions in
+    /// comments and messages, which are neither, are left out).
+    fn query_arguments(source: &str) -> Vec<&str> {
+        source
+            // Split so that this scan does not find its own pattern.
+            .match_indices(concat!(".", "query("))
+            .filter_map(|(start, pattern)| {
+                let rest = &source[start + pattern.len()..];
+                match rest.strip_prefix('"') {
+                    Some(literal) => Some(&literal[..literal.find('"')?]),
+                    None => {
+                        let argument = &rest[..rest.find(')')?];
+                        let is_name = !argument.is_empty()
+                            && argument
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+                        is_name.then_some(argument)
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Guards [`all_query_sql`] and [`migration_sql`] against drift: every statement the crate
+    /// sends as SQL text is one they list, so the chdb test (tests/current_clickhouse.rs) runs it.
+    #[test]
+    fn the_statement_lists_cover_every_query_the_crate_sends() {
+        let listed_literals = [
+            READ_SCHEMA_MIGRATIONS,
+            CREATE_DATABASE,
+            PING,
+            SERVER_VERSION,
+            DROP_DATABASE,
+        ];
+        let listed_constants = [
+            "COUNT_LIVE_POSTS",
+            "COUNT_LIVE_POSTS_BY_WATCH",
+            "COUNT_LIVE_POSTS_BY_LABEL",
+            "LIST_ACTIVE_PARTITIONS",
+            "DROP_POST_PARTITION",
+            // migrate.rs runs `CREATE_SCHEMA_MIGRATIONS` and each migration `statement`.
+            "CREATE_SCHEMA_MIGRATIONS",
+            "statement",
+            // `render` above, which binds the listed templates.
+            "template",
+        ];
+        let sources = [
+            include_str!("config.rs"),
+            include_str!("error.rs"),
+            include_str!("lib.rs"),
+            include_str!("migrate.rs"),
+            include_str!("queries.rs"),
+            include_str!("schema.rs"),
+            include_str!("sink.rs"),
+            include_str!("stage.rs"),
+            include_str!("store.rs"),
+        ];
+        let mut seen = 0;
+        for argument in sources.iter().flat_map(|source| query_arguments(source)) {
+            seen += 1;
+            assert!(
+                listed_literals.contains(&argument) || listed_constants.contains(&argument),
+                "`.query({argument})` is not in all_query_sql or migration_sql"
+            );
+        }
+        assert!(seen >= 10, "found only {seen} queries: is the scan broken?");
+
+        let day = NaiveDate::from_ymd_opt(2015, 2, 23).unwrap();
+        let queries = all_query_sql("tw_test", day);
+        let names: Vec<&str> = queries.iter().map(|query| query.name.as_str()).collect();
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        for statement in queries.iter().chain(migration_sql("tw_test").iter()) {
+            assert!(!statement.sql.contains('?'), "unbound: {statement:?}");
+        }
+        let by_name = |name: &str| &queries.iter().find(|query| query.name == name).unwrap().sql;
+        assert_eq!(
+            by_name("drop post partition"),
+            "ALTER TABLE posts DROP PARTITION 20150223"
+        );
+        assert_eq!(
+            by_name("drop database"),
+            "DROP DATABASE IF EXISTS `tw_test`"
+        );
+        assert!(
+            by_name("list post partitions").contains("database = 'tw_test' AND table = 'posts'")
+        );
     }
 }
