@@ -17,6 +17,7 @@ use clickhouse::Row;
 use serde::Serialize;
 
 use crate::error::StoreError;
+use crate::queries::{CREATE_DATABASE, READ_SCHEMA_MIGRATIONS};
 use crate::schema::{Migration, CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, SCHEMA_MIGRATIONS_TABLE};
 use crate::store::PostStore;
 
@@ -65,7 +66,7 @@ impl PostStore {
     pub async fn applied_migrations(&self) -> Result<Vec<u32>, StoreError> {
         let versions: Vec<u32> = self
             .client()
-            .query("SELECT DISTINCT version FROM ? ORDER BY version")
+            .query(READ_SCHEMA_MIGRATIONS)
             .bind(Identifier(SCHEMA_MIGRATIONS_TABLE))
             .fetch_all()
             .await
@@ -81,7 +82,7 @@ impl PostStore {
         for attempt in 1..=CONCURRENT_CREATE_ATTEMPTS {
             let outcome = self
                 .server_client()
-                .query("CREATE DATABASE IF NOT EXISTS ?")
+                .query(CREATE_DATABASE)
                 .bind(Identifier(self.database()))
                 .execute()
                 .await

@@ -153,12 +153,12 @@ pub struct StatementSql {
     pub sql: String,
 }
 
-const READ_SCHEMA_MIGRATIONS: &str = "SELECT DISTINCT version FROM ? ORDER BY version";
-const CREATE_DATABASE: &str = "CREATE DATABASE IF NOT EXISTS ?";
+pub(crate) const READ_SCHEMA_MIGRATIONS: &str = "SELECT DISTINCT version FROM ? ORDER BY version";
+pub(crate) const CREATE_DATABASE: &str = "CREATE DATABASE IF NOT EXISTS ?";
 const DROP_POST_PARTITION: &str = "ALTER TABLE posts DROP PARTITION ?";
-const PING: &str = "SELECT toUInt8(1)";
-const SERVER_VERSION: &str = "SELECT version()";
-const DROP_DATABASE: &str = "DROP DATABASE IF EXISTS ?";
+pub(crate) const PING: &str = "SELECT toUInt8(1)";
+pub(crate) const SERVER_VERSION: &str = "SELECT version()";
+pub(crate) const DROP_DATABASE: &str = "DROP DATABASE IF EXISTS ?";
 
 /// Every statement [`PostStore::migrate`] runs on an empty `database`, in order: the database,
 /// `schema_migrations`, then each statement of each entry of [`crate::MIGRATIONS`]. (Recording a
@@ -328,6 +328,11 @@ mod tests {
             "COUNT_LIVE_POSTS_BY_LABEL",
             "LIST_ACTIVE_PARTITIONS",
             "DROP_POST_PARTITION",
+            "READ_SCHEMA_MIGRATIONS",
+            "CREATE_DATABASE",
+            "PING",
+            "SERVER_VERSION",
+            "DROP_DATABASE",
             // migrate.rs runs `CREATE_SCHEMA_MIGRATIONS` and each migration `statement`.
             "CREATE_SCHEMA_MIGRATIONS",
             "statement",

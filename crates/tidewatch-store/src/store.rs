@@ -18,6 +18,7 @@ use clickhouse::Client;
 
 use crate::config::StoreConfig;
 use crate::error::StoreError;
+use crate::queries::{DROP_DATABASE, PING, SERVER_VERSION};
 
 /// Reads and writes tidewatch's tables in one ClickHouse database.
 #[derive(Clone)]
@@ -85,7 +86,7 @@ impl PostStore {
     pub async fn ping(&self) -> Result<(), StoreError> {
         let answer: u8 = self
             .server_client
-            .query("SELECT toUInt8(1)")
+            .query(PING)
             .fetch_one()
             .await
             .map_err(StoreError::clickhouse("ping"))?;
@@ -96,7 +97,7 @@ impl PostStore {
     /// The server's version string, e.g. `18.16.1` (for logs and the health endpoint).
     pub async fn server_version(&self) -> Result<String, StoreError> {
         self.server_client
-            .query("SELECT version()")
+            .query(SERVER_VERSION)
             .fetch_one()
             .await
             .map_err(StoreError::clickhouse("server version"))
@@ -106,7 +107,7 @@ impl PostStore {
     pub async fn drop_database(&self) -> Result<(), StoreError> {
         self.config.validate()?;
         self.server_client
-            .query("DROP DATABASE IF EXISTS ?")
+            .query(DROP_DATABASE)
             .bind(Identifier(&self.config.database))
             .execute()
             .await
