@@ -339,34 +339,3 @@ proptest! {
         prop_assert_eq!(matcher.matching(&inserted, None), vec!["w".to_string()], "{:?}", inserted);
     }
 }
-
-#[test]
-#[ignore = "prints build time and size; run with --ignored --nocapture"]
-fn print_automaton_size() {
-    for count in [1, 1000, 10_000] {
-        let configs: Vec<WatchConfig> = (0..count)
-            .map(|index| {
-                let name = format!("zorvan{index}");
-                WatchConfig {
-                    any: vec![
-                        name.clone(),
-                        format!("@{name}air"),
-                        format!("#{name}fail"),
-                        format!("{name} air"),
-                    ],
-                    all: vec![],
-                    none: vec![format!("{name} park")],
-                    languages: vec![],
-                    name,
-                }
-            })
-            .collect();
-        let start = std::time::Instant::now();
-        let matcher = WatchMatcher::new(&configs).unwrap();
-        println!(
-            "{count} watches: built in {:?}, {} bytes",
-            start.elapsed(),
-            matcher.automaton_bytes()
-        );
-    }
-}
