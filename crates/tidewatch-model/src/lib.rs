@@ -5,11 +5,13 @@
 //! invariant the later stages rely on, or a [`PostError`] that names exactly what is wrong.
 //! Nothing here does IO or reads a clock.
 
+mod action;
 mod alert;
 mod dead_letter;
 mod post;
 mod topics;
 
+pub use action::{AlertAction, AlertActionKind};
 pub use alert::{AlertEvent, AlertState, Severity};
 pub use dead_letter::{DeadLetter, DEAD_LETTER_ORIGINAL_CAP};
 pub use post::{

@@ -8,6 +8,8 @@ pub struct Topics {
     pub posts_scored: String,
     pub posts_watched: String,
     pub alerts: String,
+    /// Acknowledge / resolve / snooze actions from the API, keyed by story id.
+    pub alert_actions: String,
     pub dead_letter: String,
 }
 
@@ -19,16 +21,18 @@ impl Topics {
             posts_scored: format!("{prefix}posts.scored"),
             posts_watched: format!("{prefix}posts.watched"),
             alerts: format!("{prefix}alerts"),
+            alert_actions: format!("{prefix}alerts.actions"),
             dead_letter: format!("{prefix}tidewatch.dlq"),
         }
     }
 
-    pub fn all(&self) -> [&str; 5] {
+    pub fn all(&self) -> [&str; 6] {
         [
             &self.posts_raw,
             &self.posts_scored,
             &self.posts_watched,
             &self.alerts,
+            &self.alert_actions,
             &self.dead_letter,
         ]
     }
