@@ -308,3 +308,99 @@ pub fn stop_gracefully(child: &mut Child, name: &str) {
     let status = child.wait().unwrap();
     assert!(status.success(), "{name} exited with {status} on SIGTERM");
 }
+
+/// Generated quiet traffic (`tidewatch generate --count quiet_count`) followed by a burst of
+/// `burst_count` varied complaints about Acme Air, 20 s apart, starting 10 minutes after the
+/// last quiet post: the shape of a rising negative story. Returns the JSONL lines, time-ordered.
+pub fn quiet_day_then_complaint_burst(
+    quiet_count: u64,
+    burst_count: usize,
+    seed: u64,
+) -> Vec<String> {
+    let output = Command::new(tidewatch_binary())
+        .args([
+            "generate",
+            "--count",
+            &quiet_count.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .output()
+        .expect("cannot run tidewatch generate");
+    assert!(output.status.success(), "generate failed");
+    let mut lines: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    let quiet_end = chrono::DateTime::parse_from_rfc3339(last["created_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    // Varied wording, as real complaints are: copies of one text count as spread of one post.
+    let openers = [
+        "ugh",
+        "seriously",
+        "unbelievable",
+        "wow",
+        "so",
+        "great",
+        "thanks",
+        "again",
+    ];
+    let middles = [
+        "my flight got cancelled",
+        "they cancelled our flight",
+        "flight cancelled without notice",
+        "cancelled at the last minute",
+    ];
+    let tails = [
+        "now stranded in denver with no voucher",
+        "stranded overnight and no hotel voucher",
+        "we are stranded, voucher refused",
+        "stranded with kids, not even a meal voucher",
+        "stranded at the gate, voucher desk closed",
+    ];
+    for index in 0..burst_count {
+        let created_at = quiet_end + chrono::Duration::seconds(600 + index as i64 * 20);
+        let text = format!(
+            "{} Acme Air, {}, {}",
+            openers[index % 8],
+            middles[(index / 8) % 4],
+            tails[(index * 3) % 5]
+        );
+        let post = serde_json::json!({
+            "source": "mastodon", "source_id": format!("burst-{index}"),
+            "created_at": created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "lang": "en",
+            "author": {"id": format!("burst-author-{index}"), "followers": 100 + index},
+            "text": text,
+        });
+        lines.push(post.to_string());
+    }
+    lines
+}
+
+/// The high watermark (next offset) of each partition of `topic`, by partition number.
+pub fn topic_high_watermarks(topic: &str) -> Vec<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", KAFKA)
+        .set("group.id", unique_name("watermarks"))
+        .create()
+        .expect("cannot create a metadata client");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("cannot fetch metadata");
+    let partitions = metadata
+        .topics()
+        .first()
+        .map(|topic_metadata| topic_metadata.partitions().len())
+        .unwrap_or(0);
+    (0..partitions as i32)
+        .map(|partition| {
+            consumer
+                .fetch_watermarks(topic, partition, Duration::from_secs(10))
+                .map(|(_low, high)| high)
+                .unwrap_or(0)
+        })
+        .collect()
+}

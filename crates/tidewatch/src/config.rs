@@ -73,6 +73,13 @@ pub(crate) struct PipelineConfig {
     /// inherit their parent's watches (0 turns it off).
     #[serde(default = "default_parent_memory")]
     pub(crate) parent_memory: usize,
+    /// Where stages keep local state: the detect stage's snapshots. Shared storage when
+    /// several detect processes split the partitions between machines.
+    #[serde(default = "default_state_dir")]
+    pub(crate) state_dir: std::path::PathBuf,
+    /// How often the detect stage snapshots its state and stores its offsets, in milliseconds.
+    #[serde(default = "default_snapshot_interval_ms")]
+    pub(crate) snapshot_interval_ms: u64,
 }
 
 fn default_batch_size() -> usize {
@@ -83,6 +90,12 @@ fn default_batch_wait_ms() -> u64 {
 }
 fn default_channel_capacity() -> usize {
     20_000
+}
+fn default_state_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(".tidewatch/state")
+}
+fn default_snapshot_interval_ms() -> u64 {
+    5_000
 }
 fn default_parent_memory() -> usize {
     tidewatch_score::DEFAULT_PARENT_MEMORY
@@ -95,6 +108,8 @@ impl Default for PipelineConfig {
             batch_wait_ms: default_batch_wait_ms(),
             channel_capacity: default_channel_capacity(),
             parent_memory: default_parent_memory(),
+            state_dir: default_state_dir(),
+            snapshot_interval_ms: default_snapshot_interval_ms(),
         }
     }
 }

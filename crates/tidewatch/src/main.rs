@@ -32,6 +32,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// The score stage against Kafka: posts.raw → posts.scored, posts.watched.
     Score,
+    /// The detect stage against Kafka: posts.watched → alerts (state snapshotted to pipeline.state_dir).
+    Detect,
     /// The store stage against Kafka: posts.scored → ClickHouse.
     Store,
     /// Create or upgrade the ClickHouse schema.
@@ -74,6 +76,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => commands::run::run(&config, &args).await,
         Command::Score => commands::stages::score(&config).await,
+        Command::Detect => commands::stages::detect(&config).await,
         Command::Store => commands::stages::store(&config).await,
         Command::Migrate => commands::stages::migrate(&config).await,
         Command::Replay(args) => commands::replay::replay_command(&config, &args).await,

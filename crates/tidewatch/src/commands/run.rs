@@ -13,14 +13,15 @@ use tidewatch_bus::transform::{run_transform, StageTotals};
 use tidewatch_bus::{
     ensure_topics, BusConsumer, BusProducer, KafkaConsumer, KafkaProducer, MemoryBus,
 };
-use tidewatch_model::DeadLetter;
+use tidewatch_model::{AlertEvent, DeadLetter};
 use tidewatch_score::ScoreTransform;
 use tidewatch_store::stage::run_store_stage;
 use tidewatch_store::PostStore;
 use tokio_util::sync::CancellationToken;
 
+use super::detect::run_detect_stage;
 use super::replay::{replay_file, ReplayTotals};
-use super::stages::stage_settings;
+use super::stages::{detect_settings, stage_settings};
 use crate::config::Config;
 use crate::telemetry::{self, Health};
 
@@ -41,6 +42,9 @@ pub(crate) struct RunArgs {
 struct Wiring {
     raw: BusConsumer,
     scored: BusConsumer,
+    watched: BusConsumer,
+    /// The in-process bus has no notify stage yet to read alerts: they are printed.
+    alerts: Option<BusConsumer>,
     /// The in-process bus has nobody else to read dead letters; Kafka keeps them in the topic.
     dead_letters: Option<BusConsumer>,
     producer: BusProducer,
@@ -59,6 +63,12 @@ async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                 "store",
                 &[&topics.posts_scored],
             )?),
+            watched: BusConsumer::Kafka(KafkaConsumer::new(
+                kafka,
+                "detect",
+                &[&topics.posts_watched],
+            )?),
+            alerts: None,
             dead_letters: None,
             producer: BusProducer::Kafka(KafkaProducer::new(kafka)?),
         });
@@ -67,6 +77,8 @@ async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     Ok(Wiring {
         raw: BusConsumer::Memory(bus.subscribe(&topics.posts_raw)?),
         scored: BusConsumer::Memory(bus.subscribe(&topics.posts_scored)?),
+        watched: BusConsumer::Memory(bus.subscribe(&topics.posts_watched)?),
+        alerts: Some(BusConsumer::Memory(bus.subscribe(&topics.alerts)?)),
         dead_letters: Some(BusConsumer::Memory(bus.subscribe(&topics.dead_letter)?)),
         producer: BusProducer::Memory(bus.producer()),
     })
@@ -100,6 +112,7 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
     let replay_done = CancellationToken::new();
     let score_done = CancellationToken::new();
     let store_done = CancellationToken::new();
+    let detect_done = CancellationToken::new();
     let upstream = |token: &CancellationToken| finite.then(|| token.clone());
 
     health.set("score", "running");
@@ -138,6 +151,31 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
             result
         }
     });
+    health.set("detect", "running");
+    let detect_task = tokio::spawn({
+        let stage = run_detect_stage(
+            wiring.watched,
+            wiring.producer.clone(),
+            detect_settings(config, upstream(&score_done)),
+            cancel.clone(),
+        );
+        let (detect_done, health) = (detect_done.clone(), health.clone());
+        async move {
+            let result = stage.await;
+            health.set("detect", if result.is_ok() { "stopped" } else { "failed" });
+            detect_done.cancel();
+            result
+        }
+    });
+    let alert_task = wiring.alerts.map(|consumer| {
+        let settings = stage_settings(config, "alerts", upstream(&detect_done));
+        tokio::spawn(print_alerts(
+            consumer,
+            settings.max_wait,
+            settings.upstream_finished,
+            cancel.clone(),
+        ))
+    });
     let dead_letter_task = wiring.dead_letters.map(|consumer| {
         let settings = stage_settings(config, "dead-letters", upstream(&store_done));
         tokio::spawn(log_dead_letters(
@@ -159,6 +197,10 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
     };
     let score_totals: StageTotals = score_task.await?.context("score stage failed")?;
     let store_totals: StageTotals = store_task.await?.context("store stage failed")?;
+    let detect_totals: StageTotals = detect_task.await?.context("detect stage failed")?;
+    if let Some(task) = alert_task {
+        task.await?;
+    }
     let logged_dead_letters = match dead_letter_task {
         Some(task) => task.await?,
         None => 0,
@@ -169,6 +211,7 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
         replay_totals,
         score_totals,
         store_totals,
+        detect_totals,
         logged_dead_letters,
         seconds,
         bus_name,
@@ -207,11 +250,50 @@ async fn log_dead_letters(
     }
 }
 
+/// Reads the in-process alerts topic and prints each event on stdout, one line each.
+async fn print_alerts(
+    mut consumer: BusConsumer,
+    max_wait: std::time::Duration,
+    upstream_finished: Option<CancellationToken>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let batch = consumer
+            .next_batch(1_000, max_wait, &cancel)
+            .await
+            .unwrap_or_default();
+        for record in &batch {
+            match serde_json::from_slice::<AlertEvent>(&record.payload) {
+                Ok(event) => println!(
+                    "alert {:?} {} [{:?}] {} — {} posts, {:.0}% negative, score {:.1} (threshold {:.1}), story {}",
+                    event.state,
+                    event.watch,
+                    event.severity,
+                    event.title,
+                    event.posts,
+                    event.negative_share * 100.0,
+                    event.score,
+                    event.threshold,
+                    event.story_id
+                ),
+                Err(error) => tracing::warn!(%error, "unreadable alert event"),
+            }
+        }
+        let drained = upstream_finished
+            .as_ref()
+            .is_some_and(|finished| finished.is_cancelled());
+        if batch.is_empty() && (cancel.is_cancelled() || drained) {
+            return;
+        }
+    }
+}
+
 async fn report(
     post_store: &PostStore,
     replay: ReplayTotals,
     score: StageTotals,
     store: StageTotals,
+    detect: StageTotals,
     dead_letters_logged: u64,
     seconds: f64,
     bus_name: &str,
@@ -242,6 +324,10 @@ async fn report(
     println!(
         "  store: {} in, {} stored, {} dead-lettered",
         store.received, store.sent, store.dead_lettered
+    );
+    println!(
+        "  detect: {} watched posts in, {} alert events out",
+        detect.received, detect.sent
     );
     if dead_letters_logged > 0 {
         println!("  dead letters logged: {dead_letters_logged}");

@@ -1,4 +1,4 @@
-//! Single stages against Kafka (`score`, `store`) and `migrate`.
+//! Single stages against Kafka (`score`, `detect`, `store`) and `migrate`.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use tidewatch_store::stage::run_store_stage;
 use tidewatch_store::PostStore;
 use tokio_util::sync::CancellationToken;
 
+use super::detect::{run_detect_stage, DetectStageSettings};
 use crate::config::Config;
 use crate::telemetry::{self, Health};
 
@@ -51,6 +52,49 @@ pub(crate) async fn score(config: &Config) -> anyhow::Result<()> {
     .await;
     health.set("score", if result.is_ok() { "stopped" } else { "failed" });
     result.context("score stage failed")?;
+    Ok(())
+}
+
+/// What the detect stage needs besides the bus: where its state lives and how often it saves.
+pub(crate) fn detect_settings(
+    config: &Config,
+    upstream_finished: Option<CancellationToken>,
+) -> DetectStageSettings {
+    DetectStageSettings {
+        stage: stage_settings(config, "detect", upstream_finished),
+        alerts_topic: config.topics().alerts,
+        // The in-process bus starts at offset zero every run: no state to resume. With Kafka,
+        // the state belongs to the consumer group whose offsets it matches.
+        state_dir: config
+            .kafka
+            .as_ref()
+            .map(|kafka| config.pipeline.state_dir.join(&kafka.group_prefix)),
+        snapshot_interval: Duration::from_millis(config.pipeline.snapshot_interval_ms),
+        detector: config.detect.clone(),
+    }
+}
+
+pub(crate) async fn detect(config: &Config) -> anyhow::Result<()> {
+    let kafka = config.require_kafka()?;
+    let topics = config.topics();
+    ensure_topics(kafka, &topics.all())
+        .await
+        .context("cannot create topics")?;
+    let cancel = telemetry::shutdown_on_signals();
+    let health = Health::default();
+    telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
+    let consumer = KafkaConsumer::new(kafka, "detect", &[&topics.posts_watched])?;
+    let producer = KafkaProducer::new(kafka)?;
+    health.set("detect", "running");
+    let result = run_detect_stage(
+        BusConsumer::Kafka(consumer),
+        BusProducer::Kafka(producer),
+        detect_settings(config, None),
+        cancel,
+    )
+    .await;
+    health.set("detect", if result.is_ok() { "stopped" } else { "failed" });
+    result.context("detect stage failed")?;
     Ok(())
 }
 
