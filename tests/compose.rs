@@ -16,11 +16,12 @@ const REQUIRED_SERVICES: &[&str] = &[
     "grafana",
     "migrate",
     "score",
+    "detect",
     "store",
 ];
 
 /// The pipeline stages, each a `tidewatch <stage> --config …` container.
-const STAGES: &[&str] = &["migrate", "score", "store"];
+const STAGES: &[&str] = &["migrate", "score", "detect", "store"];
 
 /// Runs `docker-compose -f <repo>/docker-compose.yml config` and returns what it printed, or
 /// `None` when `docker-compose` is not installed and the test may be skipped.
