@@ -13,7 +13,8 @@
 //!   fresh start (which would re-deliver or skip).
 //! * A checkpoint holds everything a source needs to resume without a gap: the Hacker News
 //!   `created_at_i` watermark, the seen ids (RSS GUIDs, App Store review ids, HN ids at the
-//!   watermark second), and the conditional-GET validators.
+//!   watermark second), the conditional-GET validators, the Mastodon `min_id` cursor and the
+//!   Jetstream `time_us` cursor.
 
 use crate::fetch::Validators;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -136,6 +137,12 @@ pub struct Checkpoint {
     /// Validators of the last good response (RSS conditional GET).
     #[serde(default)]
     pub validators: Validators,
+    /// Mastodon: the largest status id delivered, the next `min_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Bluesky Jetstream: the `time_us` of the last event delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_us: Option<i64>,
 }
 
 fn version() -> u32 {
@@ -149,6 +156,8 @@ impl Default for Checkpoint {
             created_at_i: None,
             seen: SeenIds::default(),
             validators: Validators::default(),
+            cursor: None,
+            time_us: None,
         }
     }
 }

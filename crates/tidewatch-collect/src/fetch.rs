@@ -47,6 +47,8 @@ pub struct FetchConfig {
     pub user_agent: String,
     /// A larger body is refused ([`FetchError::TooLarge`]) instead of being buffered.
     pub max_body_bytes: usize,
+    /// Sent as `Authorization: Bearer …` on every request when set.
+    pub bearer_token: Option<String>,
 }
 
 impl FetchConfig {
@@ -62,6 +64,7 @@ impl FetchConfig {
             requests_per_minute: 60,
             user_agent: concat!("tidewatch/", env!("CARGO_PKG_VERSION")).to_string(),
             max_body_bytes: 16 * 1024 * 1024,
+            bearer_token: None,
         }
     }
 }
@@ -81,6 +84,8 @@ pub enum Fetched {
     Body {
         bytes: Vec<u8>,
         validators: Validators,
+        /// The response headers (rate-limit headers, `Link`).
+        headers: reqwest::header::HeaderMap,
     },
     /// 304: nothing new since the validators.
     NotModified,
@@ -180,11 +185,22 @@ impl Fetcher {
 
     /// GET `url` with the conditional headers of `validators`, retrying as documented above.
     pub async fn get(&self, url: &str, validators: &Validators) -> Result<Fetched, FetchError> {
+        self.get_with_token(url, validators, None).await
+    }
+
+    /// Same as [`Fetcher::get`], with `Authorization: Bearer <token>` (in place of the
+    /// configured token) when `token` is given: for tokens that are refreshed.
+    pub async fn get_with_token(
+        &self,
+        url: &str,
+        validators: &Validators,
+        token: Option<&str>,
+    ) -> Result<Fetched, FetchError> {
         let parsed = self.check(url)?;
         let mut attempt = 0u32;
         loop {
             self.acquire().await;
-            let (error, retry_after) = match self.attempt(&parsed, validators).await {
+            let (error, retry_after) = match self.attempt(&parsed, validators, token).await {
                 Ok(fetched) => return Ok(fetched),
                 Err(failure) => failure,
             };
@@ -211,6 +227,54 @@ impl Fetcher {
         }
     }
 
+    /// One form `POST` with HTTP basic auth (an OAuth token request): allow-list and budget
+    /// apply; not retried (the caller's next cycle tries again). Returns the body of a 2xx.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        basic: (&str, &str),
+        form: &str,
+    ) -> Result<Vec<u8>, FetchError> {
+        let parsed = self.check(url)?;
+        self.acquire().await;
+        let network = |error: reqwest::Error| FetchError::Network {
+            url: url.to_string(),
+            reason: error_chain(&error),
+        };
+        let response = self
+            .client
+            .post(parsed)
+            .basic_auth(basic.0, Some(basic.1))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form.to_string())
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = retry_after(response.headers(), SystemTime::now());
+            let (url, status) = (url.to_string(), status.as_u16());
+            return Err(FetchError::RateLimited {
+                url,
+                status,
+                retry_after,
+            });
+        }
+        if !status.is_success() {
+            let (url, status) = (url.to_string(), status.as_u16());
+            return Err(FetchError::Status { url, status });
+        }
+        let bytes = response.bytes().await.map_err(network)?;
+        if bytes.len() > self.config.max_body_bytes {
+            let (url, limit) = (url.to_string(), self.config.max_body_bytes);
+            return Err(FetchError::TooLarge { url, limit });
+        }
+        Ok(bytes.to_vec())
+    }
+
     async fn acquire(&self) {
         loop {
             let wait = match self.bucket.lock().await.take(Instant::now()) {
@@ -226,6 +290,7 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: &Validators,
+        token: Option<&str>,
     ) -> Result<Fetched, (FetchError, Option<Duration>)> {
         let network = |error: reqwest::Error| {
             let url = url.to_string();
@@ -242,6 +307,9 @@ impl Fetcher {
             (failure, None)
         };
         let mut request = self.client.get(url.clone());
+        if let Some(token) = token.or(self.config.bearer_token.as_deref()) {
+            request = request.bearer_auth(token);
+        }
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
@@ -287,6 +355,7 @@ impl Fetcher {
             etag: header(ETAG),
             last_modified: header(LAST_MODIFIED),
         };
+        let headers = response.headers().clone();
         let limit = self.config.max_body_bytes;
         let too_large = || {
             let error = FetchError::TooLarge {
@@ -308,7 +377,11 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Body { bytes, validators })
+        Ok(Fetched::Body {
+            bytes,
+            validators,
+            headers,
+        })
     }
 }
 

@@ -16,25 +16,45 @@
 //! Second part, the network edge of the polling sources (Hacker News, RSS / Atom, App Store):
 //! [`fetch`] (HTTP with allow-list, budget, retries, conditional GET), [`cursor`] (atomic
 //! checkpoint files, bounded dedup) and [`poll`] (one poll cycle per source, health status).
+//!
+//! Third part, the collect run: [`config::SourceConfig`] (the `[[source]]` entries),
+//! [`run::run_sources`] (one task per source, a bounded channel to one [`sink::PostSink`],
+//! checkpoints saved only after a durable publish), the WebSocket sources ([`jetstream`],
+//! Mastodon streaming), [`webhook::ingest_router`], and [`reporter::HealthReporter`].
 
 mod error;
 mod json;
+mod mastodon_stream;
+mod outlet;
+mod stream;
 mod text;
 
 pub mod appstore;
 pub mod bluesky;
+pub mod config;
 pub mod cursor;
 pub mod fetch;
 pub mod hackernews;
 pub mod health;
+pub mod jetstream;
 pub mod limits;
 pub mod mastodon;
 pub mod poll;
 pub mod reddit;
+pub mod reddit_poll;
+pub mod reporter;
 pub mod rss;
+pub mod run;
+pub mod simulate;
+pub mod sink;
 pub mod source;
+pub mod webhook;
 
+pub use config::{validate_sources, SourceConfig};
 pub use error::{ParseError, Rejected};
+pub use reporter::{HealthReporter, SourceStatus};
+pub use run::{run_sources, RunError, RunOptions};
+pub use sink::{MemorySink, PostSink, SinkError};
 pub use text::{clamp_text, html_to_text};
 
 use tidewatch_model::Post;

@@ -67,7 +67,7 @@ pub fn parse_timeline(host: &str, body: &[u8]) -> Result<Batch<String>, ParseErr
 }
 
 /// True when status id `id` sorts after `than`: numeric ids compare by length, then digits.
-fn newer(id: &str, than: Option<&str>) -> bool {
+pub fn newer(id: &str, than: Option<&str>) -> bool {
     match than {
         None => !id.is_empty(),
         Some(than) => (id.len(), id) > (than.len(), than),

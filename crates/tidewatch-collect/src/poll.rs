@@ -17,6 +17,8 @@
 //!   `max_pages` pages; when more were available [`PollOutcome::truncated`] says so (those
 //!   older hits are then not read: a first run starts from the newest hits, by design, and
 //!   later cycles only truncate past `max_pages * hits_per_page` hits in one interval).
+//! * Mastodon pages forward with `min_id` from the stored cursor (the largest status id
+//!   delivered); a first run takes the newest page only.
 //! * RSS sends the stored validators; a 304 is [`PollOutcome::not_modified`] with no posts.
 //! * App Store reads pages 1, 2, … and stops after the first page holding an already-seen
 //!   review, at the feed's last page, or at `max_pages`.
@@ -31,7 +33,7 @@ use crate::cursor::{Checkpoint, SeenIds};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::health::{Health, HealthState};
 use crate::source::PollSource;
-use crate::{appstore, hackernews, rss, ParseError, Rejected};
+use crate::{appstore, hackernews, mastodon, rss, ParseError, Rejected};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tidewatch_model::{DeadLetter, Post};
@@ -139,6 +141,7 @@ impl Poller {
     /// One cycle. `observed_at` dates the items whose payload has no date.
     pub async fn poll(&mut self, observed_at: DateTime<Utc>) -> Result<PollOutcome, PollError> {
         let mut result = match self.source.clone() {
+            PollSource::Mastodon(source) => self.mastodon(&source).await,
             PollSource::Hackernews(source) => self.hackernews(&source).await,
             PollSource::Rss(source) => self.rss(&source, observed_at).await,
             PollSource::Appstore(source) => self.appstore(&source, observed_at).await,
@@ -178,7 +181,9 @@ impl Poller {
     ) -> Result<Option<(Vec<u8>, Validators)>, PollError> {
         match self.fetcher.get(url, validators).await? {
             Fetched::NotModified => Ok(None),
-            Fetched::Body { bytes, validators } => Ok(Some((bytes, validators))),
+            Fetched::Body {
+                bytes, validators, ..
+            } => Ok(Some((bytes, validators))),
         }
     }
 
@@ -233,6 +238,53 @@ impl Poller {
                 )
             })
             .collect()
+    }
+
+    /// Pages forward from the checkpoint's `min_id` cursor (a first run takes the newest page
+    /// only). Mastodon answers a `min_id` request with the statuses just after it, so each next
+    /// page starts after the largest id of the last one (what the `Link` header's `prev` says).
+    async fn mastodon(
+        &self,
+        source: &crate::source::MastodonSource,
+    ) -> Result<PollOutcome, PollError> {
+        let mut outcome = self.outcome();
+        let host = source.host()?;
+        let since = self.checkpoint.cursor.clone();
+        let mut cursor = since.clone();
+        let mut found = Vec::new();
+        let last_page = source.max_pages.max(1);
+        for page in 0..last_page {
+            let url = source.timeline_url(cursor.as_deref())?.to_string();
+            let Some((body, _)) = self.get(&url, &Validators::default()).await? else {
+                break;
+            };
+            outcome.requests += 1;
+            let batch = mastodon::parse_timeline(&host, &body)
+                .map_err(|error| self.payload_error(&url, &body, error))?;
+            let pointer = |index: usize| format!("/{index}");
+            outcome.dead_letters.extend(self.dead_letters(
+                &url,
+                &body,
+                &batch.rejected,
+                Some(&pointer),
+            ));
+            let items = batch.posts.len() + batch.rejected.len();
+            if let Some(newest) = batch.cursor {
+                if mastodon::newer(&newest, cursor.as_deref()) {
+                    cursor = Some(newest);
+                }
+            }
+            found.extend(batch.posts);
+            if since.is_none() || items < source.limit.clamp(1, 40) as usize {
+                break;
+            }
+            if page + 1 == last_page {
+                outcome.truncated = true;
+            }
+        }
+        outcome.checkpoint.cursor = cursor;
+        outcome.posts = fresh(found, &mut outcome.checkpoint.seen);
+        Ok(outcome)
     }
 
     async fn hackernews(

@@ -2,7 +2,8 @@
 //! give.
 //!
 //! Guarantees:
-//! * [`PollSource`] is tagged by `kind` (`hackernews`, `rss`, `appstore`); every struct denies
+//! * [`PollSource`] is tagged by `kind` (`mastodon`, `hackernews`, `rss`, `appstore`); every
+//!   struct denies
 //!   unknown keys, so a typo is an error naming the key, not a silently ignored setting.
 //! * `base_url` defaults to the public service ([`HACKERNEWS_BASE`], [`APPSTORE_BASE`]) and can
 //!   point at a mirror, a proxy or a test server; an RSS source names its feed URL.
@@ -17,11 +18,13 @@ use std::time::Duration;
 
 pub const HACKERNEWS_BASE: &str = "https://hn.algolia.com/api/v1";
 pub const APPSTORE_BASE: &str = "https://itunes.apple.com";
+pub const MASTODON_BASE: &str = "https://mastodon.social";
 
 /// One polling `[[source]]` entry.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum PollSource {
+    Mastodon(MastodonSource),
     Hackernews(HackerNewsSource),
     Rss(RssSource),
     Appstore(AppStoreSource),
@@ -91,6 +94,67 @@ pub struct AppStoreSource {
     pub allowed_hosts: Vec<String>,
 }
 
+/// Which Mastodon timeline a source follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MastodonTimeline {
+    /// The federated (or, with `local`, the local) public timeline.
+    Public,
+    /// One hashtag (`hashtag` key).
+    Hashtag,
+}
+
+/// One Mastodon instance's public or hashtag timeline: REST polling with `min_id` paging, and
+/// optionally the streaming API with REST catch-up after each reconnect.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MastodonSource {
+    pub name: String,
+    #[serde(default = "mastodon_base")]
+    pub base_url: String,
+    #[serde(default = "mastodon_timeline")]
+    pub timeline: MastodonTimeline,
+    /// The tag (without `#`) of a `hashtag` timeline.
+    #[serde(default)]
+    pub hashtag: Option<String>,
+    /// Only statuses of this instance.
+    #[serde(default)]
+    pub local: bool,
+    /// Statuses per page (Mastodon serves at most 40).
+    #[serde(default = "default_40")]
+    pub limit: u32,
+    #[serde(default = "default_10")]
+    pub max_pages: u32,
+    #[serde(default = "default_60")]
+    pub interval_secs: u64,
+    /// Mastodon allows 300 requests per 5 minutes per IP by default.
+    #[serde(default = "default_60_u32")]
+    pub requests_per_minute: u32,
+    /// Follow the streaming API (WebSocket) instead of polling every `interval_secs`.
+    #[serde(default)]
+    pub streaming: bool,
+    /// The streaming endpoint's base (`wss://…`); defaults to `base_url` with a `ws` scheme.
+    #[serde(default)]
+    pub streaming_url: Option<String>,
+    /// The environment variable holding an access token (required for streaming since
+    /// Mastodon 4.2; sent on REST requests too when set).
+    #[serde(default)]
+    pub token_env: Option<String>,
+    #[serde(default = "default_seen")]
+    pub seen_capacity: usize,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+fn mastodon_base() -> String {
+    MASTODON_BASE.to_string()
+}
+fn mastodon_timeline() -> MastodonTimeline {
+    MastodonTimeline::Public
+}
+fn default_40() -> u32 {
+    40
+}
 fn hackernews_base() -> String {
     HACKERNEWS_BASE.to_string()
 }
@@ -142,6 +206,7 @@ fn join(base: &str, path: &str) -> Result<Url, FetchError> {
 impl PollSource {
     pub fn name(&self) -> &str {
         match self {
+            PollSource::Mastodon(source) => &source.name,
             PollSource::Hackernews(source) => &source.name,
             PollSource::Rss(source) => &source.name,
             PollSource::Appstore(source) => &source.name,
@@ -151,6 +216,7 @@ impl PollSource {
     /// The source kind as spelt in the config (and in `Post::source`).
     pub fn kind(&self) -> &'static str {
         match self {
+            PollSource::Mastodon(_) => crate::mastodon::SOURCE,
             PollSource::Hackernews(_) => crate::hackernews::SOURCE,
             PollSource::Rss(_) => crate::rss::SOURCE,
             PollSource::Appstore(_) => crate::appstore::SOURCE,
@@ -159,6 +225,7 @@ impl PollSource {
 
     pub fn interval(&self) -> Duration {
         Duration::from_secs(match self {
+            PollSource::Mastodon(source) => source.interval_secs,
             PollSource::Hackernews(source) => source.interval_secs,
             PollSource::Rss(source) => source.interval_secs,
             PollSource::Appstore(source) => source.interval_secs,
@@ -174,6 +241,7 @@ impl PollSource {
     /// How many ids the checkpoint remembers for dedup.
     pub fn seen_capacity(&self) -> usize {
         match self {
+            PollSource::Mastodon(source) => source.seen_capacity,
             PollSource::Hackernews(_) => default_seen(),
             PollSource::Rss(source) => source.seen_capacity,
             PollSource::Appstore(source) => source.seen_capacity,
@@ -183,6 +251,7 @@ impl PollSource {
     /// The HTTP settings of this source: its allow-list and request budget.
     pub fn fetch_config(&self) -> Result<FetchConfig, FetchError> {
         let (root, allowed, budget) = match self {
+            PollSource::Mastodon(s) => (&s.base_url, &s.allowed_hosts, s.requests_per_minute),
             PollSource::Hackernews(s) => (&s.base_url, &s.allowed_hosts, s.requests_per_minute),
             PollSource::Rss(s) => (&s.feed_url, &s.allowed_hosts, s.requests_per_minute),
             PollSource::Appstore(s) => (&s.base_url, &s.allowed_hosts, s.requests_per_minute),
@@ -216,6 +285,84 @@ impl HackerNewsSource {
                 .append_pair("page", &page.to_string());
             if let Some(since) = since {
                 query.append_pair("numericFilters", &format!("created_at_i>={since}"));
+            }
+        }
+        Ok(url)
+    }
+}
+
+impl MastodonSource {
+    /// The instance host, part of every `source_id`.
+    pub fn host(&self) -> Result<String, FetchError> {
+        let url = parse(&self.base_url)?;
+        url.host_str()
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(|| FetchError::InvalidUrl {
+                url: self.base_url.clone(),
+                reason: "has no host".to_string(),
+            })
+    }
+
+    /// The timeline page after status `min_id` (the newest page when `None`).
+    pub fn timeline_url(&self, min_id: Option<&str>) -> Result<Url, FetchError> {
+        let path = match (self.timeline, &self.hashtag) {
+            (MastodonTimeline::Public, _) => "api/v1/timelines/public".to_string(),
+            (MastodonTimeline::Hashtag, Some(tag)) => {
+                let tag: String = tag.trim_start_matches('#').to_string();
+                let mut url = join(&self.base_url, "api/v1/timelines/tag")?;
+                url.path_segments_mut()
+                    .map_err(|()| FetchError::InvalidUrl {
+                        url: self.base_url.clone(),
+                        reason: "cannot be a base".to_string(),
+                    })?
+                    .push(&tag);
+                return self.with_query(url, min_id);
+            }
+            (MastodonTimeline::Hashtag, None) => {
+                return Err(FetchError::InvalidUrl {
+                    url: self.base_url.clone(),
+                    reason: "a hashtag timeline needs `hashtag`".to_string(),
+                })
+            }
+        };
+        self.with_query(join(&self.base_url, &path)?, min_id)
+    }
+
+    fn with_query(&self, mut url: Url, min_id: Option<&str>) -> Result<Url, FetchError> {
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("limit", &self.limit.clamp(1, 40).to_string());
+            if self.local {
+                query.append_pair("local", "true");
+            }
+            if let Some(min_id) = min_id {
+                query.append_pair("min_id", min_id);
+            }
+        }
+        Ok(url)
+    }
+
+    /// The WebSocket URL of the stream (`/api/v1/streaming?stream=public|hashtag…`).
+    pub fn stream_url(&self) -> Result<Url, FetchError> {
+        let base = match &self.streaming_url {
+            Some(url) => url.clone(),
+            None => self
+                .base_url
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1),
+        };
+        let mut url = join(&base, "api/v1/streaming")?;
+        let local = if self.local { ":local" } else { "" };
+        {
+            let mut query = url.query_pairs_mut();
+            match (self.timeline, &self.hashtag) {
+                (MastodonTimeline::Hashtag, Some(tag)) => {
+                    query.append_pair("stream", &format!("hashtag{local}"));
+                    query.append_pair("tag", tag.trim_start_matches('#'));
+                }
+                _ => {
+                    query.append_pair("stream", &format!("public{local}"));
+                }
             }
         }
         Ok(url)
@@ -293,5 +440,34 @@ mod tests {
             ..app.clone()
         };
         assert!(bad.url(1).is_err());
+    }
+
+    #[test]
+    fn mastodon_urls() {
+        let source: PollSource = serde_json::from_str(
+            r##"{"kind":"mastodon","name":"m","timeline":"hashtag","hashtag":"#acme air","local":true}"##,
+        )
+        .unwrap();
+        let PollSource::Mastodon(mastodon) = &source else {
+            panic!("{source:?}")
+        };
+        assert_eq!(mastodon.host().unwrap(), "mastodon.social");
+        assert_eq!(
+            mastodon.timeline_url(Some("110")).unwrap().as_str(),
+            "https://mastodon.social/api/v1/timelines/tag/acme%20air?limit=40&local=true&min_id=110"
+        );
+        assert_eq!(
+            mastodon.stream_url().unwrap().as_str(),
+            "wss://mastodon.social/api/v1/streaming?stream=hashtag%3Alocal&tag=acme+air"
+        );
+        let public = MastodonSource {
+            timeline: MastodonTimeline::Public,
+            local: false,
+            ..mastodon.clone()
+        };
+        assert_eq!(
+            public.timeline_url(None).unwrap().as_str(),
+            "https://mastodon.social/api/v1/timelines/public?limit=40"
+        );
     }
 }

@@ -1,0 +1,172 @@
+//! What the WebSocket sources (Bluesky Jetstream, Mastodon streaming) share: connecting with a
+//! timeout, and one session that batches messages and checkpoints after each durable batch.
+//!
+//! Guarantees:
+//! * A session hands a batch over when it holds `batch_size` posts, or `batch_max_wait` after
+//!   its first message, or when the connection ends or the run is cancelled (what was read is
+//!   still delivered before leaving).
+//! * [`StreamState::pending`] is the checkpoint the messages read so far lead to; it becomes
+//!   [`StreamState::committed`] and is saved only after its batch is durable. The caller's
+//!   `accept` updates `pending` and pushes posts and dead letters; nothing else is written.
+//! * Ping / pong / raw frames are handled by tungstenite (pongs go out with the next read);
+//!   only text and binary messages reach `accept`.
+//! * A session never loops on its own: it returns [`Ended`] and the caller decides when to
+//!   reconnect (with backoff).
+
+use crate::cursor::Checkpoint;
+use crate::outlet::{record_delivered, Cycle, Stopped};
+use chrono::Utc;
+use futures_util::StreamExt;
+use std::time::Duration;
+use tidewatch_model::{DeadLetter, Post};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// How long a connection attempt (TCP, TLS, upgrade) may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket to `url`, with `Authorization: Bearer <token>` when a token is given.
+pub(crate) async fn connect(url: &str, bearer: Option<&str>) -> Result<Socket, String> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|error| format!("invalid stream URL {url}: {error}"))?;
+    if let Some(token) = bearer {
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| "the access token is not a valid header value".to_string())?;
+        request.headers_mut().insert("authorization", value);
+    }
+    match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+        Err(_) => Err(format!("connecting timed out after {CONNECT_TIMEOUT:?}")),
+        Ok(Err(error)) => Err(format!("connecting: {error}")),
+        Ok(Ok((socket, _response))) => Ok(socket),
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The run was cancelled, or the sink refused: leave.
+    Stop,
+    /// The connection closed or failed: reconnect. `delivered` says whether anything came.
+    Dropped { reason: String, delivered: bool },
+}
+
+/// The checkpoints and the batch of a session.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamState {
+    pub(crate) committed: Checkpoint,
+    pub(crate) pending: Checkpoint,
+    pub(crate) posts: Vec<Post>,
+    pub(crate) dead_letters: Vec<DeadLetter>,
+}
+
+impl StreamState {
+    pub(crate) fn new(committed: Checkpoint) -> Self {
+        StreamState {
+            pending: committed.clone(),
+            committed,
+            posts: Vec::new(),
+            dead_letters: Vec::new(),
+        }
+    }
+
+    fn has_news(&self) -> bool {
+        !self.posts.is_empty() || !self.dead_letters.is_empty() || self.pending != self.committed
+    }
+
+    /// Delivers the batch, then commits and saves the pending checkpoint.
+    pub(crate) async fn flush(&mut self, cycle: &Cycle) -> Result<(), Stopped> {
+        if !self.has_news() {
+            return Ok(());
+        }
+        let posts = std::mem::take(&mut self.posts);
+        let letters = std::mem::take(&mut self.dead_letters);
+        let count = posts.len();
+        let name = cycle.outlet.source().to_string();
+        let delivered = posts.clone();
+        cycle.outlet.deliver(posts, letters).await?;
+        self.committed = self.pending.clone();
+        if cycle.save(&self.committed) {
+            let wall = Utc::now();
+            record_delivered(&name, &delivered, wall);
+            cycle
+                .health
+                .record_success(&name, count, Instant::now(), wall);
+        }
+        Ok(())
+    }
+}
+
+/// Batching limits of a session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchLimits {
+    pub(crate) batch_size: usize,
+    pub(crate) max_wait: Duration,
+}
+
+/// Reads `socket` until it ends or `cancel` fires, batching what `accept` makes of each message.
+pub(crate) async fn session<A>(
+    mut socket: Socket,
+    state: &mut StreamState,
+    mut accept: A,
+    cycle: &Cycle,
+    limits: BatchLimits,
+    cancel: &CancellationToken,
+) -> Ended
+where
+    A: FnMut(&[u8], &mut StreamState),
+{
+    let mut deadline: Option<Instant> = None;
+    let mut delivered = false;
+    loop {
+        let wake = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let message = tokio::select! {
+            biased;
+            () = cancel.cancelled() => {
+                let _ = state.flush(cycle).await;
+                let _ = socket.close(None).await;
+                return Ended::Stop;
+            }
+            () = tokio::time::sleep_until(wake), if deadline.is_some() => None,
+            message = socket.next() => Some(message),
+        };
+        let ended = match message {
+            None => None,
+            Some(Some(Ok(Message::Text(text)))) => {
+                accept(text.as_bytes(), state);
+                None
+            }
+            Some(Some(Ok(Message::Binary(bytes)))) => {
+                accept(&bytes, state);
+                None
+            }
+            Some(Some(Ok(Message::Close(frame)))) => Some(match frame {
+                Some(frame) => format!("closed by the server: {} {}", frame.code, frame.reason),
+                None => "closed by the server".to_string(),
+            }),
+            Some(Some(Ok(_))) => None,
+            Some(Some(Err(error))) => Some(format!("connection failed: {error}")),
+            Some(None) => Some("connection ended".to_string()),
+        };
+        let due = deadline.is_some_and(|at| Instant::now() >= at);
+        if ended.is_some() || due || state.posts.len() >= limits.batch_size {
+            let had_posts = !state.posts.is_empty();
+            if state.flush(cycle).await.is_err() {
+                return Ended::Stop;
+            }
+            delivered |= had_posts;
+            deadline = None;
+        } else if deadline.is_none() && state.has_news() {
+            deadline = Some(Instant::now() + limits.max_wait);
+        }
+        if let Some(reason) = ended {
+            return Ended::Dropped { reason, delivered };
+        }
+    }
+}
