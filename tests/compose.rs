@@ -15,13 +15,18 @@ const REQUIRED_SERVICES: &[&str] = &[
     "clickhouse",
     "grafana",
     "migrate",
+    "collect",
     "score",
     "detect",
+    "notify",
     "store",
+    "serve",
 ];
 
 /// The pipeline stages, each a `tidewatch <stage> --config …` container.
-const STAGES: &[&str] = &["migrate", "score", "detect", "store"];
+const STAGES: &[&str] = &[
+    "migrate", "collect", "score", "detect", "notify", "store", "serve",
+];
 
 /// Runs `docker-compose -f <repo>/docker-compose.yml config` and returns what it printed, or
 /// `None` when `docker-compose` is not installed and the test may be skipped.

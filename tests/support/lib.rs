@@ -73,12 +73,27 @@ pub fn http_request(
     path: &str,
     body: &str,
 ) -> Result<(u16, String), String> {
+    http_request_with_headers(host, method, path, &[], body)
+}
+
+/// [`http_request`] with extra headers, e.g. `("Authorization", "Bearer …")`.
+pub fn http_request_with_headers(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, String), String> {
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let address = host.parse().map_err(|_| format!("bad address {host}"))?;
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))
         .map_err(|error| error.to_string())?;
     stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
     let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream
@@ -403,4 +418,77 @@ pub fn topic_high_watermarks(topic: &str) -> Vec<i64> {
                 .unwrap_or(0)
         })
         .collect()
+}
+
+/// A local HTTP receiver standing in for PagerDuty (or any webhook): it answers every POST with
+/// `status` (202 unless told otherwise) and keeps the JSON bodies, in arrival order.
+pub struct RecordingReceiver {
+    pub address: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl RecordingReceiver {
+    pub fn start() -> RecordingReceiver {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("cannot bind a receiver");
+        let address = listener.local_addr().unwrap().to_string();
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let recorded = recorded.clone();
+                std::thread::spawn(move || serve_one(stream, &recorded));
+            }
+        });
+        RecordingReceiver { address, bodies }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+fn serve_one(mut stream: TcpStream, recorded: &std::sync::Mutex<Vec<serde_json::Value>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        let Ok(read) = stream.read(&mut chunk) else {
+            return;
+        };
+        if read == 0 {
+            return;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(position) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break position + 4;
+        }
+    };
+    let headers = String::from_utf8_lossy(&buffer[..header_end]).to_lowercase();
+    let length: usize = headers
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    while buffer.len() < header_end + length {
+        let Ok(read) = stream.read(&mut chunk) else {
+            return;
+        };
+        if read == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+    if let Ok(body) = serde_json::from_slice(&buffer[header_end..]) {
+        recorded.lock().unwrap().push(body);
+    }
+    let reply = r#"{"status":"success","message":"Event processed"}"#;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+        reply.len()
+    );
 }

@@ -112,8 +112,14 @@ pub async fn send_durably(
     let sent = retry_transient(stage, "produce", cancel, BusError::is_retryable, || {
         producer.send_all(records)
     })
-    .await?;
-    Ok(sent.is_some())
+    .await;
+    match sent {
+        Ok(sent) => Ok(sent.is_some()),
+        // Shutting down the in-process bus: the downstream stage left first. Not durable, and
+        // not a failure either: nothing in memory survives the process anyway.
+        Err(BusError::ChannelClosed(_)) if cancel.is_cancelled() => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// What polling a stage's input came to.

@@ -111,7 +111,7 @@ impl PostStore {
         Ok(days)
     }
 
-    /// Retention: drops every daily partition of `posts` before `today − days` and returns the
+    /// Retention: drops every daily partition of `posts` (and of `watch_posts`) before `today − days` and returns the
     /// days dropped. Running it again drops nothing more.
     pub async fn drop_partitions_older_than(
         &self,
@@ -132,6 +132,12 @@ impl PostStore {
                 .execute()
                 .await
                 .map_err(StoreError::clickhouse("drop post partition"))?;
+            self.client()
+                .query(DROP_WATCH_POST_PARTITION)
+                .bind(partition_of_day(day))
+                .execute()
+                .await
+                .map_err(StoreError::clickhouse("drop watch post partition"))?;
             tracing::info!(database = %self.database(), %day, "retention dropped posts partition");
             dropped.push(day);
         }
@@ -156,6 +162,7 @@ pub struct StatementSql {
 pub(crate) const READ_SCHEMA_MIGRATIONS: &str = "SELECT DISTINCT version FROM ? ORDER BY version";
 pub(crate) const CREATE_DATABASE: &str = "CREATE DATABASE IF NOT EXISTS ?";
 const DROP_POST_PARTITION: &str = "ALTER TABLE posts DROP PARTITION ?";
+const DROP_WATCH_POST_PARTITION: &str = "ALTER TABLE watch_posts DROP PARTITION ?";
 pub(crate) const PING: &str = "SELECT toUInt8(1)";
 pub(crate) const SERVER_VERSION: &str = "SELECT version()";
 pub(crate) const DROP_DATABASE: &str = "DROP DATABASE IF EXISTS ?";
@@ -189,9 +196,11 @@ pub fn migration_sql(database: &str) -> Vec<StatementSql> {
 
 /// Every other statement the store sends as SQL text, with the values the store would bind for
 /// `database` and, for retention, the partition of `retention_day`. Listed in an order that is
-/// safe to run one after another: reads first, then the retention drop, then `DROP DATABASE`.
+/// safe to run one after another: reads first, then the retention drops, then `DROP DATABASE`.
+/// The query-layer statements (trends in every table × grouping, posts, stories, alerts, health)
+/// are bound with sample filters that include hostile text, exactly as the store binds them.
 pub fn all_query_sql(database: &str, retention_day: NaiveDate) -> Vec<StatementSql> {
-    vec![
+    let mut statements = vec![
         render("ping", false, PING, |query| query),
         render("server version", false, SERVER_VERSION, |query| query),
         render(
@@ -219,17 +228,27 @@ pub fn all_query_sql(database: &str, retention_day: NaiveDate) -> Vec<StatementS
             LIST_ACTIVE_PARTITIONS,
             |query| query.bind(database).bind(POSTS_TABLE),
         ),
+    ];
+    statements.extend(crate::query_catalog::query_layer_sql());
+    statements.extend([
         render("drop post partition", true, DROP_POST_PARTITION, |query| {
             query.bind(partition_of_day(retention_day))
         }),
+        render(
+            "drop watch post partition",
+            true,
+            DROP_WATCH_POST_PARTITION,
+            |query| query.bind(partition_of_day(retention_day)),
+        ),
         render("drop database", false, DROP_DATABASE, |query| {
             query.bind(Identifier(database))
         }),
-    ]
+    ]);
+    statements
 }
 
 /// Binds with the same client type the store uses, so values are escaped exactly as sent.
-fn render(
+pub(crate) fn render(
     name: &str,
     in_database: bool,
     template: &str,
@@ -328,6 +347,13 @@ mod tests {
             "COUNT_LIVE_POSTS_BY_LABEL",
             "LIST_ACTIVE_PARTITIONS",
             "DROP_POST_PARTITION",
+            "DROP_WATCH_POST_PARTITION",
+            "LIST_WATCHES",
+            "LIST_STORIES",
+            "STORY_EVENTS",
+            "STORY_ACTIONS",
+            "LATEST_COLLECTOR_HEALTH",
+            "CHANGED_STORIES",
             "READ_SCHEMA_MIGRATIONS",
             "CREATE_DATABASE",
             "PING",
@@ -349,6 +375,12 @@ mod tests {
             include_str!("sink.rs"),
             include_str!("stage.rs"),
             include_str!("store.rs"),
+            include_str!("alerts.rs"),
+            include_str!("filters.rs"),
+            include_str!("post_search.rs"),
+            include_str!("stories.rs"),
+            include_str!("trends.rs"),
+            include_str!("query_catalog.rs"),
         ];
         let mut seen = 0;
         for argument in sources.iter().flat_map(|source| query_arguments(source)) {
@@ -359,6 +391,23 @@ mod tests {
             );
         }
         assert!(seen >= 10, "found only {seen} queries: is the scan broken?");
+        // Statements built at run time (`query(&sql)` calls) come from these builders, each of which
+        // `query_catalog::query_layer_sql` renders for every variant.
+        let built_by = [
+            "trend_sql",
+            "share_of_voice_sql",
+            "search_posts_sql",
+            "story_posts_sql",
+        ];
+        let runtime_built = sources
+            .iter()
+            .map(|source| source.matches(concat!(".", "query(&sql)")).count())
+            .sum::<usize>();
+        assert_eq!(
+            runtime_built,
+            built_by.len(),
+            "a new runtime-built query needs listing"
+        );
 
         let day = NaiveDate::from_ymd_opt(2015, 2, 23).unwrap();
         let queries = all_query_sql("tw_test", day);

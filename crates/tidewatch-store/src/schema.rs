@@ -18,11 +18,20 @@
 //!   partitioned by time, because a delete arrives later than the post (another day, another
 //!   partition) and may even arrive before it. Queries exclude every key it holds, and retention
 //!   never drops it, so a deleted post cannot come back when it is redelivered.
+//! * `watch_posts` (migration 2) has one row per (watch, post), written by the sink with the
+//!   post, ordered by `(watch, created_at, source, source_id)` and partitioned by day like
+//!   `posts`: per-watch trends read one contiguous slice, and duplicates share the whole key;
+//! * `alert_events` are keyed by `(story_id, state, fired_at, posts)`, `alert_actions` by
+//!   `action_id`, `collector_health` by `(name, checked_at)`: redelivery writes the same key.
 
 /// Table names, shared by the migrations, the sink and the queries.
 pub const POSTS_TABLE: &str = "posts";
 pub const POST_DELETES_TABLE: &str = "post_deletes";
 pub const SCHEMA_MIGRATIONS_TABLE: &str = "schema_migrations";
+pub const WATCH_POSTS_TABLE: &str = "watch_posts";
+pub const ALERT_EVENTS_TABLE: &str = "alert_events";
+pub const ALERT_ACTIONS_TABLE: &str = "alert_actions";
+pub const COLLECTOR_HEALTH_TABLE: &str = "collector_health";
 
 /// One schema version: statements run in order, each idempotent.
 #[derive(Debug, Clone, Copy)]
@@ -89,12 +98,114 @@ CREATE TABLE IF NOT EXISTS post_deletes (
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (source, source_id)";
 
+/// One row per (watch, post) match: the narrow table trend queries read. Ordered by
+/// `(watch, created_at)` so a watch's time range is one contiguous slice; duplicates of a
+/// redelivered post share the whole sorting key, so queries fold them with `argMax(…, version)`
+/// grouped by `(watch, source, source_id)`, and merges fold them too. `language` is the detected
+/// language when there is one, else the declared one; `author` the author id, else the handle.
+const CREATE_WATCH_POSTS: &str = "
+CREATE TABLE IF NOT EXISTS watch_posts (
+    watch String,
+    created_at DateTime,
+    source String,
+    source_id String,
+    author String,
+    label String,
+    compound Nullable(Float64),
+    language String,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMMDD(created_at)
+ORDER BY (watch, created_at, source, source_id)";
+
+/// Fills `watch_posts` from the posts stored before it existed. Running it twice (or from two
+/// migrators) only writes duplicates, which every query folds, so it is idempotent in effect.
+const BACKFILL_WATCH_POSTS: &str = "
+INSERT INTO watch_posts (watch, created_at, source, source_id, author, label, compound, language, version)
+SELECT watch, created_at, source, source_id,
+       if(author_id != '', author_id, author_handle) AS author,
+       label, compound,
+       if(lang_detected != '', lang_detected, lang) AS language,
+       version
+FROM posts
+ARRAY JOIN watches AS watch";
+
+/// One row per alert event as the detector sent it; a redelivered event has the same sorting
+/// key `(story_id, state, fired_at, posts)`, so merges and queries fold it.
+const CREATE_ALERT_EVENTS: &str = "
+CREATE TABLE IF NOT EXISTS alert_events (
+    story_id String,
+    state String,
+    fired_at DateTime,
+    posts UInt64,
+    watch String,
+    severity String,
+    first_post_at DateTime,
+    title String,
+    terms Array(String),
+    negative_share Float64,
+    score Float64,
+    baseline Float64,
+    threshold Float64,
+    post_ids Array(String),
+    first_post_id String,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(fired_at)
+ORDER BY (story_id, state, fired_at, posts)";
+
+/// One row per alert action (ack, resolve, snooze, unsnooze), keyed by its unique `action_id`.
+/// `until` is 0 when the action has none.
+const CREATE_ALERT_ACTIONS: &str = "
+CREATE TABLE IF NOT EXISTS alert_actions (
+    action_id String,
+    story_id String,
+    watch String,
+    action String,
+    actor String,
+    at DateTime,
+    until DateTime,
+    note String,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY action_id";
+
+/// One row per collector health check; queries read the latest per name.
+const CREATE_COLLECTOR_HEALTH: &str = "
+CREATE TABLE IF NOT EXISTS collector_health (
+    name String,
+    kind String,
+    status String,
+    last_success_at DateTime,
+    last_error String,
+    posts_last_hour UInt64,
+    checked_at DateTime
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (name, checked_at)";
+
 /// Every migration, oldest first. Append only.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "posts and post deletes",
-    statements: &[CREATE_POSTS, CREATE_POST_DELETES],
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "posts and post deletes",
+        statements: &[CREATE_POSTS, CREATE_POST_DELETES],
+    },
+    Migration {
+        version: 2,
+        name: "watch posts, alert events and actions, collector health",
+        statements: &[
+            CREATE_WATCH_POSTS,
+            BACKFILL_WATCH_POSTS,
+            CREATE_ALERT_EVENTS,
+            CREATE_ALERT_ACTIONS,
+            CREATE_COLLECTOR_HEALTH,
+        ],
+    },
+];
 
 /// The schema version this build expects after [`crate::PostStore::migrate`].
 pub fn latest_schema_version() -> u32 {
@@ -147,8 +258,9 @@ mod tests {
             .chain(std::iter::once(&CREATE_SCHEMA_MIGRATIONS));
         for statement in all_statements {
             let normalized = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+            let is_fold_safe_backfill = normalized.starts_with("INSERT INTO watch_posts ");
             assert!(
-                normalized.starts_with("CREATE TABLE IF NOT EXISTS "),
+                normalized.starts_with("CREATE TABLE IF NOT EXISTS ") || is_fold_safe_backfill,
                 "not idempotent: {normalized}"
             );
             for construct in NOT_ON_CLICKHOUSE_18 {

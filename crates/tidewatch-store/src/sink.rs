@@ -27,7 +27,7 @@ use serde::Serialize;
 use tidewatch_model::{PostKind, ScoredPost};
 
 use crate::error::StoreError;
-use crate::schema::{POSTS_TABLE, POST_DELETES_TABLE};
+use crate::schema::{POSTS_TABLE, POST_DELETES_TABLE, WATCH_POSTS_TABLE};
 use crate::store::PostStore;
 
 /// Longest wait for one chunk of the request body to be sent.
@@ -53,6 +53,12 @@ impl PostStore {
         .await?;
         self.insert_rows::<PostRow<'static>>(POSTS_TABLE, &routed.posts, "insert posts")
             .await?;
+        self.insert_rows::<WatchPostRow<'static>>(
+            WATCH_POSTS_TABLE,
+            &routed.watch_posts,
+            "insert watch posts",
+        )
+        .await?;
         tracing::debug!(
             posts = routed.posts.len(),
             deletes = routed.deletes.len(),
@@ -65,7 +71,7 @@ impl PostStore {
     /// One `INSERT INTO table FORMAT RowBinary` carrying all `rows`; returns once acknowledged.
     /// `RowType` names the row type with any lifetime (e.g. `PostRow<'static>`); the rows
     /// themselves may borrow for a shorter one.
-    async fn insert_rows<RowType: RowWrite>(
+    pub(crate) async fn insert_rows<RowType: RowWrite>(
         &self,
         table: &str,
         rows: &[RowType::Value<'_>],
@@ -132,6 +138,20 @@ pub(crate) struct PostDeleteRow<'a> {
     pub(crate) version: u64,
 }
 
+/// One row of `watch_posts`: one (watch, post) match. Same columns, same order as its table.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub(crate) struct WatchPostRow<'a> {
+    pub(crate) watch: &'a str,
+    pub(crate) created_at: u32,
+    pub(crate) source: &'a str,
+    pub(crate) source_id: &'a str,
+    pub(crate) author: &'a str,
+    pub(crate) label: &'static str,
+    pub(crate) compound: Option<f64>,
+    pub(crate) language: &'a str,
+    pub(crate) version: u64,
+}
+
 /// When and as which version a batch is written; the same for every row of one batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct IngestStamp {
@@ -155,6 +175,7 @@ impl IngestStamp {
 pub(crate) struct RoutedRows<'a> {
     pub(crate) posts: Vec<PostRow<'a>>,
     pub(crate) deletes: Vec<PostDeleteRow<'a>>,
+    pub(crate) watch_posts: Vec<WatchPostRow<'a>>,
 }
 
 pub(crate) fn route_rows(scored_posts: &[ScoredPost], stamp: IngestStamp) -> RoutedRows<'_> {
@@ -164,9 +185,41 @@ pub(crate) fn route_rows(scored_posts: &[ScoredPost], stamp: IngestStamp) -> Rou
             routed.deletes.push(delete_row(scored, stamp));
             continue;
         }
-        routed.posts.push(post_row(scored, stamp));
+        let row = post_row(scored, stamp);
+        push_watch_post_rows(&row, &mut routed.watch_posts);
+        routed.posts.push(row);
     }
     routed
+}
+
+/// One `watch_posts` row per distinct watch of the post (a watch listed twice gives one row).
+fn push_watch_post_rows<'a>(post: &PostRow<'a>, out: &mut Vec<WatchPostRow<'a>>) {
+    let author = if post.author_id.is_empty() {
+        post.author_handle
+    } else {
+        post.author_id
+    };
+    let language = if post.lang_detected.is_empty() {
+        post.lang
+    } else {
+        post.lang_detected
+    };
+    for (index, watch) in post.watches.iter().enumerate() {
+        if post.watches[..index].contains(watch) {
+            continue;
+        }
+        out.push(WatchPostRow {
+            watch,
+            created_at: post.created_at,
+            source: post.source,
+            source_id: post.source_id,
+            author,
+            label: post.label,
+            compound: post.compound,
+            language,
+            version: post.version,
+        });
+    }
 }
 
 pub(crate) fn post_row(scored: &ScoredPost, stamp: IngestStamp) -> PostRow<'_> {
@@ -304,6 +357,20 @@ mod tests {
         assert_eq!(routed.deletes.len(), 1);
         assert_eq!(routed.deletes[0].source_id, "m/1");
         assert_eq!(routed.deletes[0].deleted_at, 1_424_715_331);
+        assert_eq!(routed.watch_posts.len(), 4, "two posts, two watches each");
+    }
+
+    #[test]
+    fn a_watch_listed_twice_gives_one_watch_post_row() {
+        let mut post = scored(PostKind::Post, None);
+        post.watches = vec!["acme".into(), "globex".into(), "acme".into()];
+        post.lang_detected = Some("de".into());
+        let routed = route_rows(std::slice::from_ref(&post), STAMP);
+        let watches: Vec<&str> = routed.watch_posts.iter().map(|row| row.watch).collect();
+        assert_eq!(watches, ["acme", "globex"]);
+        assert_eq!(routed.watch_posts[0].language, "de");
+        assert_eq!(routed.watch_posts[0].author, "a1");
+        assert_eq!(routed.watch_posts[0].created_at, 1_424_715_331);
     }
 
     #[test]

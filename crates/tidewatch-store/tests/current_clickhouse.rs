@@ -26,7 +26,11 @@ const INSTALL_HINT: &str = "install it with `python3 -m pip install chdb-core` \
      (deploy/local/test does so when it is missing)";
 
 /// Statements that change data; run once each at their own point, not in every read phase.
-const DESTRUCTIVE: &[&str] = &["drop post partition", "drop database"];
+const DESTRUCTIVE: &[&str] = &[
+    "drop post partition",
+    "drop watch post partition",
+    "drop database",
+];
 
 struct Step {
     name: String,
@@ -261,6 +265,7 @@ fn every_migration_and_query_runs_on_current_clickhouse() {
     steps.push(Step::new("merge", true, "OPTIMIZE TABLE posts FINAL"));
     steps.extend(read_phase("after merge"));
     steps.push(destructive("drop post partition"));
+    steps.push(destructive("drop watch post partition"));
     steps.extend(read_phase("after retention"));
     steps.push(destructive("drop database"));
 

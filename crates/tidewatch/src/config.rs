@@ -10,6 +10,10 @@ use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::Deserialize;
+use tidewatch_alert::{AlertSettings, NotifyConfig, ReceiverConfig, RouteConfig, SilenceConfig};
+use tidewatch_api::ApiConfig;
+
+use crate::commands::collect::SourceEntry;
 use tidewatch_bus::KafkaConfig;
 use tidewatch_detect::DetectorConfig;
 use tidewatch_model::Topics;
@@ -33,27 +37,19 @@ pub(crate) struct Config {
     pub(crate) detect: DetectorConfig,
     #[serde(default, rename = "watch")]
     pub(crate) watches: Vec<WatchConfig>,
-}
-
-/// The `[api]` section: where `/metrics` and `/healthz` listen.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ApiConfig {
-    /// `host:port`; port 0 picks a free port (logged); empty disables the listener.
-    #[serde(default = "default_listen")]
-    pub(crate) listen: String,
-}
-
-fn default_listen() -> String {
-    "127.0.0.1:9898".to_string()
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        Self {
-            listen: default_listen(),
-        }
-    }
+    /// The notify stage: `[alert]`, `[[receiver]]`, `[[route]]`, `[[silence]]` (see
+    /// `tidewatch_alert::NotifyConfig` for every key).
+    #[serde(default)]
+    pub(crate) alert: AlertSettings,
+    #[serde(default)]
+    pub(crate) receiver: Vec<ReceiverConfig>,
+    #[serde(default)]
+    pub(crate) route: Vec<RouteConfig>,
+    #[serde(default)]
+    pub(crate) silence: Vec<SilenceConfig>,
+    /// `[[source]]`: collectors (see tidewatch-collect's README) and simulators.
+    #[serde(default, rename = "source")]
+    pub(crate) sources: Vec<SourceEntry>,
 }
 
 /// The `[pipeline]` section: batching and in-process buffering.
@@ -115,6 +111,23 @@ impl Default for PipelineConfig {
 }
 
 impl Config {
+    /// Parses a whole configuration from TOML text plus the environment (used by `demo`).
+    pub(crate) fn from_toml(text: &str) -> anyhow::Result<Config> {
+        let figment = Figment::new()
+            .merge(Toml::string(text))
+            .merge(Env::prefixed("TIDEWATCH__").split("__"));
+        Self::extract(figment)
+    }
+
+    fn extract(figment: Figment) -> anyhow::Result<Config> {
+        let config: Config = figment.extract().map_err(|error| {
+            let messages: Vec<String> = error.into_iter().map(describe_figment_error).collect();
+            anyhow::anyhow!("invalid configuration: {}", messages.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Loads the file (if given) and the environment.
     pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let mut figment = Figment::new();
@@ -125,12 +138,7 @@ impl Config {
             figment = figment.merge(Toml::string(&text));
         }
         figment = figment.merge(Env::prefixed("TIDEWATCH__").split("__"));
-        let config: Config = figment.extract().map_err(|error| {
-            let messages: Vec<String> = error.into_iter().map(describe_figment_error).collect();
-            anyhow::anyhow!("invalid configuration: {}", messages.join("; "))
-        })?;
-        config.validate()?;
-        Ok(config)
+        Self::extract(figment)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -141,7 +149,46 @@ impl Config {
             bail!("pipeline.batch_size must be at least 1");
         }
         self.watch_matcher()?;
+        self.notify_config().validate()?;
+        self.api.validate()?;
+        let collectors: Vec<tidewatch_collect::SourceConfig> = self
+            .sources
+            .iter()
+            .filter_map(|entry| match entry {
+                SourceEntry::Collector(source) => Some(source.clone()),
+                SourceEntry::Simulate(_) => None,
+            })
+            .collect();
+        tidewatch_collect::validate_sources(&collectors).context("invalid [[source]]")?;
         Ok(())
+    }
+
+    /// The notify stage's sections. Its state file defaults to `alert.json` in the state
+    /// directory of this pipeline (beside the detect snapshots) unless `alert.state_path` is set.
+    pub(crate) fn notify_config(&self) -> NotifyConfig {
+        let mut alert = self.alert.clone();
+        if alert.state_path == AlertSettings::default().state_path {
+            alert.state_path = self
+                .pipeline_state_dir()
+                .join("alert.json")
+                .display()
+                .to_string();
+        }
+        NotifyConfig {
+            alert,
+            receiver: self.receiver.clone(),
+            route: self.route.clone(),
+            silence: self.silence.clone(),
+        }
+    }
+
+    /// The state directory of this pipeline: per consumer group with Kafka (the state matches
+    /// that group's offsets), `embedded` on the in-process bus.
+    pub(crate) fn pipeline_state_dir(&self) -> std::path::PathBuf {
+        match &self.kafka {
+            Some(kafka) => self.pipeline.state_dir.join(&kafka.group_prefix),
+            None => self.pipeline.state_dir.join("embedded"),
+        }
     }
 
     pub(crate) fn watch_matcher(&self) -> anyhow::Result<WatchMatcher> {

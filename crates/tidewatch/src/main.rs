@@ -30,10 +30,18 @@ struct Cli {
 enum Command {
     /// Every stage in one process; the in-process bus unless [kafka] is configured.
     Run(commands::run::RunArgs),
+    /// The collectors of [[source]] against Kafka: sources → posts.raw.
+    Collect,
     /// The score stage against Kafka: posts.raw → posts.scored, posts.watched.
     Score,
     /// The detect stage against Kafka: posts.watched → alerts (state snapshotted to pipeline.state_dir).
     Detect,
+    /// The notify stage against Kafka: alerts, alerts.actions → ClickHouse alert history, PagerDuty, Slack, webhooks.
+    Notify,
+    /// The HTTP API and the dashboard (alert actions go to alerts.actions on Kafka).
+    Serve,
+    /// Analyst queries (trends, posts, stories, alerts) as a table, CSV or JSON.
+    Query(tidewatch_api::QueryArgs),
     /// The store stage against Kafka: posts.scored → ClickHouse.
     Store,
     /// Create or upgrade the ClickHouse schema.
@@ -44,6 +52,8 @@ enum Command {
     Backtest(commands::backtest::BacktestArgs),
     /// Write synthetic canonical posts (JSONL) to stdout, for load tests and samples.
     Generate(commands::generate::GenerateArgs),
+    /// One-command demo: simulated stream with a rising negative story, the whole pipeline on the in-process bus, the dashboard, a simulated PagerDuty.
+    Demo(commands::demo::DemoArgs),
     /// VADER scores: JSONL {"text": …} on stdin → {"neg","neu","pos","compound"} on stdout.
     Sentiment(commands::sentiment::SentimentArgs),
 }
@@ -69,19 +79,26 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     if let Command::Generate(args) = &cli.command {
         return commands::generate::generate(args);
     }
+    if let Command::Demo(args) = &cli.command {
+        return commands::demo::demo(args).await;
+    }
     if let Command::Sentiment(args) = &cli.command {
         return commands::sentiment::sentiment(args);
     }
     let config = Config::load(cli.config.as_deref()).context("cannot load the configuration")?;
     match cli.command {
         Command::Run(args) => commands::run::run(&config, &args).await,
+        Command::Collect => commands::stages::collect(&config).await,
         Command::Score => commands::stages::score(&config).await,
         Command::Detect => commands::stages::detect(&config).await,
+        Command::Notify => commands::stages::notify(&config).await,
+        Command::Serve => commands::stages::serve(&config).await,
+        Command::Query(args) => commands::stages::query(&config, &args).await,
         Command::Store => commands::stages::store(&config).await,
         Command::Migrate => commands::stages::migrate(&config).await,
         Command::Replay(args) => commands::replay::replay_command(&config, &args).await,
         Command::Backtest(args) => commands::backtest::backtest(&config, &args),
-        Command::Generate(_) | Command::Sentiment(_) => {
+        Command::Generate(_) | Command::Sentiment(_) | Command::Demo(_) => {
             unreachable!("handled before loading the config")
         }
     }

@@ -55,6 +55,16 @@ pub(crate) async fn serve_endpoints(
     health: Health,
     cancel: CancellationToken,
 ) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    serve_endpoints_with(listen, health, None, cancel).await
+}
+
+/// [`serve_endpoints`] plus more routes on the same listener (the HTTP API and dashboard).
+pub(crate) async fn serve_endpoints_with(
+    listen: &str,
+    health: Health,
+    more_routes: Option<Router>,
+    cancel: CancellationToken,
+) -> anyhow::Result<Option<std::net::SocketAddr>> {
     let prometheus = PrometheusBuilder::new()
         .set_buckets(&[
             0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -73,6 +83,11 @@ pub(crate) async fn serve_endpoints(
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(health_report))
         .with_state(EndpointState { prometheus, health });
+    let serves_api = more_routes.is_some();
+    let router = match more_routes {
+        Some(more_routes) => router.merge(more_routes),
+        None => router,
+    };
     tokio::spawn(async move {
         let shutdown = cancel.cancelled_owned();
         if let Err(error) = axum::serve(listener, router)
@@ -82,7 +97,11 @@ pub(crate) async fn serve_endpoints(
             tracing::error!(%error, "metrics endpoint failed");
         }
     });
-    tracing::info!(%address, "serving /metrics and /healthz");
+    if serves_api {
+        tracing::info!(%address, "serving the API, the dashboard, /metrics and /healthz");
+    } else {
+        tracing::info!(%address, "serving /metrics and /healthz");
+    }
     Ok(Some(address))
 }
 

@@ -5,6 +5,8 @@
 //! ClickHouse answers and `CI` is not `true`; the database it names is unique per process, time
 //! and label, and is dropped when the `TestDatabase` goes out of scope, even if the test panics.
 
+#![allow(dead_code)]
+
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use tidewatch_model::{Author, Label, Post, PostKind, PostMetrics, ScoredPost, Sentiment};
 use tidewatch_store::{PostStore, StoreConfig};

@@ -1,16 +1,26 @@
-//! Single stages against Kafka (`score`, `detect`, `store`) and `migrate`.
+//! Single stages against Kafka (`collect`, `score`, `detect`, `notify`, `store`, `serve`), and
+//! `migrate` and `query`.
+//!
+//! Every stage starts the same way ([`StageStart`]): its topics exist, Ctrl-C / SIGTERM cancel
+//! it (it then finishes its batch, commits and leaves), `/metrics` and `/healthz` are served,
+//! and `/healthz` turns 503 when the stage stopped or failed.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use tidewatch_bus::transform::{run_transform, StageSettings};
-use tidewatch_bus::{ensure_topics, BusConsumer, BusProducer, KafkaConsumer, KafkaProducer};
+use tidewatch_alert::AlertService;
+use tidewatch_bus::transform::{run_transform, StageSettings, StageTotals};
+use tidewatch_bus::{
+    ensure_topics, BusConsumer, BusProducer, KafkaConfig, KafkaConsumer, KafkaProducer,
+};
+use tidewatch_model::Topics;
 use tidewatch_score::ScoreTransform;
 use tidewatch_store::stage::run_store_stage;
 use tidewatch_store::PostStore;
 use tokio_util::sync::CancellationToken;
 
 use super::detect::{run_detect_stage, DetectStageSettings};
+use super::notify::{run_notify_stage, NotifyInputs};
 use crate::config::Config;
 use crate::telemetry::{self, Health};
 
@@ -28,31 +38,86 @@ pub(crate) fn stage_settings(
     }
 }
 
+/// What every single-stage command has once it started.
+struct StageStart<'a> {
+    kafka: &'a KafkaConfig,
+    topics: Topics,
+    cancel: CancellationToken,
+    health: Health,
+}
+
+impl<'a> StageStart<'a> {
+    /// Topics exist, signals cancel, and (unless `with_endpoints` is false: `serve` serves them
+    /// with the API) `/metrics` and `/healthz` are up.
+    async fn new(config: &'a Config, with_endpoints: bool) -> anyhow::Result<StageStart<'a>> {
+        let kafka = config.require_kafka()?;
+        let topics = config.topics();
+        ensure_topics(kafka, &topics.all())
+            .await
+            .context("cannot create topics")?;
+        let cancel = telemetry::shutdown_on_signals();
+        let health = Health::default();
+        if with_endpoints {
+            telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
+        }
+        Ok(StageStart {
+            kafka,
+            topics,
+            cancel,
+            health,
+        })
+    }
+
+    fn consumer(&self, stage: &str, topic: &str) -> anyhow::Result<BusConsumer> {
+        Ok(BusConsumer::Kafka(KafkaConsumer::new(
+            self.kafka,
+            stage,
+            &[topic],
+        )?))
+    }
+
+    fn producer(&self) -> anyhow::Result<BusProducer> {
+        Ok(BusProducer::Kafka(KafkaProducer::new(self.kafka)?))
+    }
+
+    /// Runs the stage to its end, with its state on `/healthz`.
+    async fn run<F>(&self, stage: &str, future: F) -> anyhow::Result<()>
+    where
+        F: std::future::Future<Output = anyhow::Result<StageTotals>>,
+    {
+        self.health.set(stage, "running");
+        let result = future.await;
+        self.health
+            .set(stage, if result.is_ok() { "stopped" } else { "failed" });
+        result.with_context(|| format!("{stage} stage failed"))?;
+        Ok(())
+    }
+}
+
+/// The store of this config, with its schema created or upgraded.
+async fn migrated_store(config: &Config) -> anyhow::Result<PostStore> {
+    let post_store = PostStore::connect(&config.clickhouse);
+    post_store.migrate().await.with_context(|| {
+        format!(
+            "cannot migrate ClickHouse at {} (clickhouse.url)",
+            config.clickhouse.url
+        )
+    })?;
+    Ok(post_store)
+}
+
 pub(crate) async fn score(config: &Config) -> anyhow::Result<()> {
-    let kafka = config.require_kafka()?;
-    let topics = config.topics();
-    ensure_topics(kafka, &topics.all())
-        .await
-        .context("cannot create topics")?;
-    let cancel = telemetry::shutdown_on_signals();
-    let health = Health::default();
-    telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
-    let consumer = KafkaConsumer::new(kafka, "score", &[&topics.posts_raw])?;
-    let producer = KafkaProducer::new(kafka)?;
-    let transform = ScoreTransform::new(config.watch_matcher()?, topics)
+    let start = StageStart::new(config, true).await?;
+    let transform = ScoreTransform::new(config.watch_matcher()?, start.topics.clone())
         .with_parent_memory(config.pipeline.parent_memory);
-    health.set("score", "running");
-    let result = run_transform(
-        BusConsumer::Kafka(consumer),
-        BusProducer::Kafka(producer),
+    let stage = run_transform(
+        start.consumer("score", &start.topics.posts_raw)?,
+        start.producer()?,
         transform,
         stage_settings(config, "score", None),
-        cancel,
-    )
-    .await;
-    health.set("score", if result.is_ok() { "stopped" } else { "failed" });
-    result.context("score stage failed")?;
-    Ok(())
+        start.cancel.clone(),
+    );
+    start.run("score", async { Ok(stage.await?) }).await
 }
 
 /// What the detect stage needs besides the bus: where its state lives and how often it saves.
@@ -65,77 +130,125 @@ pub(crate) fn detect_settings(
         alerts_topic: config.topics().alerts,
         // The in-process bus starts at offset zero every run: no state to resume. With Kafka,
         // the state belongs to the consumer group whose offsets it matches.
-        state_dir: config
-            .kafka
-            .as_ref()
-            .map(|kafka| config.pipeline.state_dir.join(&kafka.group_prefix)),
+        state_dir: config.kafka.is_some().then(|| config.pipeline_state_dir()),
         snapshot_interval: Duration::from_millis(config.pipeline.snapshot_interval_ms),
         detector: config.detect.clone(),
     }
 }
 
 pub(crate) async fn detect(config: &Config) -> anyhow::Result<()> {
-    let kafka = config.require_kafka()?;
-    let topics = config.topics();
-    ensure_topics(kafka, &topics.all())
-        .await
-        .context("cannot create topics")?;
-    let cancel = telemetry::shutdown_on_signals();
-    let health = Health::default();
-    telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
-    let consumer = KafkaConsumer::new(kafka, "detect", &[&topics.posts_watched])?;
-    let producer = KafkaProducer::new(kafka)?;
-    health.set("detect", "running");
-    let result = run_detect_stage(
-        BusConsumer::Kafka(consumer),
-        BusProducer::Kafka(producer),
+    let start = StageStart::new(config, true).await?;
+    let stage = run_detect_stage(
+        start.consumer("detect", &start.topics.posts_watched)?,
+        start.producer()?,
         detect_settings(config, None),
-        cancel,
+        start.cancel.clone(),
+    );
+    start.run("detect", stage).await
+}
+
+/// The alert service of this config; receivers' secrets from the environment.
+pub(crate) fn alert_service(config: &Config) -> anyhow::Result<AlertService> {
+    AlertService::new(config.notify_config(), |variable| {
+        std::env::var(variable).ok()
+    })
+    .context("cannot start the alert service ([alert], [[receiver]], [[route]], [[silence]])")
+}
+
+pub(crate) async fn notify(config: &Config) -> anyhow::Result<()> {
+    let service = alert_service(config)?;
+    let post_store = migrated_store(config).await?;
+    let start = StageStart::new(config, true).await?;
+    let inputs = NotifyInputs {
+        alerts: start.consumer("notify", &start.topics.alerts)?,
+        actions: start.consumer("notify-actions", &start.topics.alert_actions)?,
+    };
+    let stage = run_notify_stage(
+        inputs,
+        start.producer()?,
+        service,
+        Some(post_store),
+        stage_settings(config, "notify", None),
+        false,
+        start.cancel.clone(),
+    );
+    start.run("notify", stage).await
+}
+
+/// The HTTP API and dashboard, with `/metrics` and `/healthz`; alert actions are published to
+/// `alerts.actions` on Kafka for the notify stage.
+pub(crate) async fn serve(config: &Config) -> anyhow::Result<()> {
+    if config.api.listen.is_empty() {
+        anyhow::bail!("api.listen is empty: `serve` has nothing to do");
+    }
+    let post_store = migrated_store(config).await?;
+    let start = StageStart::new(config, false).await?;
+    start.health.set("serve", "running");
+    let address = super::pipeline::serve_api(
+        config,
+        &post_store,
+        start.producer()?,
+        start.health.clone(),
+        start.cancel.clone(),
     )
-    .await;
-    health.set("detect", if result.is_ok() { "stopped" } else { "failed" });
-    result.context("detect stage failed")?;
+    .await?
+    .context("the API did not start")?;
+    tracing::info!(%address, "api serving");
+    start.cancel.cancelled().await;
     Ok(())
+}
+
+/// `tidewatch query`: analyst queries against ClickHouse, printed to stdout.
+pub(crate) async fn query(config: &Config, args: &tidewatch_api::QueryArgs) -> anyhow::Result<()> {
+    let post_store = PostStore::connect(&config.clickhouse);
+    let stdout = std::io::stdout();
+    tidewatch_api::run_query(args, &post_store, stdout.lock())
+        .await
+        .context("query failed")?;
+    Ok(())
+}
+
+/// The collectors (and simulators) of `[[source]]`, publishing into `posts.raw` on Kafka.
+pub(crate) async fn collect(config: &Config) -> anyhow::Result<()> {
+    if config.sources.is_empty() {
+        anyhow::bail!("no [[source]] in the configuration: `collect` has nothing to run");
+    }
+    let post_store = migrated_store(config).await?;
+    let start = StageStart::new(config, true).await?;
+    let producer = start.producer()?;
+    let tasks = super::collect::start_sources(config, &producer, Some(post_store), &start.cancel);
+    let collectors = async {
+        let mut failure = None;
+        for task in tasks {
+            if let Err(error) = task.await? {
+                tracing::error!("{error:#}");
+                start.cancel.cancel();
+                failure.get_or_insert(error);
+            }
+        }
+        if let BusProducer::Kafka(producer) = &producer {
+            producer.flush(Duration::from_secs(10))?;
+        }
+        failure.map_or(Ok(StageTotals::default()), Err)
+    };
+    start.run("collect", collectors).await
 }
 
 pub(crate) async fn store(config: &Config) -> anyhow::Result<()> {
-    let kafka = config.require_kafka()?;
-    let topics = config.topics();
-    ensure_topics(kafka, &topics.all())
-        .await
-        .context("cannot create topics")?;
-    let post_store = PostStore::connect(&config.clickhouse);
-    post_store
-        .migrate()
-        .await
-        .context("cannot migrate the ClickHouse schema")?;
-    let cancel = telemetry::shutdown_on_signals();
-    let health = Health::default();
-    telemetry::serve_endpoints(&config.api.listen, health.clone(), cancel.clone()).await?;
-    let consumer = KafkaConsumer::new(kafka, "store", &[&topics.posts_scored])?;
-    let producer = KafkaProducer::new(kafka)?;
-    health.set("store", "running");
-    let result = run_store_stage(
-        BusConsumer::Kafka(consumer),
-        BusProducer::Kafka(producer),
+    let post_store = migrated_store(config).await?;
+    let start = StageStart::new(config, true).await?;
+    let stage = run_store_stage(
+        start.consumer("store", &start.topics.posts_scored)?,
+        start.producer()?,
         post_store,
         stage_settings(config, "store", None),
-        cancel,
-    )
-    .await;
-    health.set("store", if result.is_ok() { "stopped" } else { "failed" });
-    result.context("store stage failed")?;
-    Ok(())
+        start.cancel.clone(),
+    );
+    start.run("store", async { Ok(stage.await?) }).await
 }
 
 pub(crate) async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let post_store = PostStore::connect(&config.clickhouse);
-    post_store.migrate().await.with_context(|| {
-        format!(
-            "cannot migrate ClickHouse at {} (clickhouse.url)",
-            config.clickhouse.url
-        )
-    })?;
+    let post_store = migrated_store(config).await?;
     let versions = post_store.applied_migrations().await?;
     println!(
         "schema of database {} is at version {}",
