@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::table::Scales;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectorConfig {
@@ -22,6 +24,21 @@ pub struct DetectorConfig {
     pub beta: f64,
     /// Significance at which a story fires.
     pub threshold: f64,
+    /// Half-life, in epochs, of the slow scale's decayed count (a story that builds at a post
+    /// every few minutes stands out there, not in any one epoch).
+    pub slow_half_life_epochs: f64,
+    /// Significance on the slow scale that counts as reaching `threshold`; absent (the
+    /// default): the slow scale is off. A slow-only story fires only when it is more negative
+    /// than its watch usually is. On the airline evaluation `2.0` (with `min_authors = 4`)
+    /// detects a slow outage story early, but in dense streams it lets slow-scale noise start
+    /// candidates that absorb bursts, so it is not on by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_threshold: Option<f64>,
+    /// Judge each key against its usual share of the watch's posts: its expected count scales
+    /// with how much busier than usual the watch is (never below 1×), so common words do not
+    /// trend with the day/night cycle. Off by default: in a dense burst it can split one story
+    /// in two (a term and its pair fire separately); on in the airline evaluation profile.
+    pub relative_to_volume: bool,
     /// Significance under which an open story counts as quiet (hysteresis; below `threshold`).
     pub clear_threshold: f64,
     /// Significance at which a key starts being tracked as a candidate story.
@@ -75,6 +92,9 @@ impl Default for DetectorConfig {
             half_life_epochs: 24.0,
             beta: 1.0,
             threshold: 6.0,
+            slow_half_life_epochs: 6.0,
+            slow_threshold: None,
+            relative_to_volume: false,
             clear_threshold: 3.0,
             candidate_threshold: 2.0,
             clear_volume_fraction: 0.25,
@@ -125,6 +145,10 @@ impl DetectorConfig {
         positive("half_life_epochs", self.half_life_epochs)?;
         positive("beta", self.beta)?;
         positive("threshold", self.threshold)?;
+        positive("slow_half_life_epochs", self.slow_half_life_epochs)?;
+        if let Some(slow_threshold) = self.slow_threshold {
+            positive("slow_threshold", slow_threshold)?;
+        }
         positive("seasonal_half_life_days", self.seasonal_half_life_days)?;
         if !(self.clear_threshold.is_finite() && self.clear_threshold < self.threshold) {
             return Err("detect.clear_threshold must be below detect.threshold".to_string());
@@ -151,6 +175,19 @@ impl DetectorConfig {
             return Err("detect.negativity_margin must be within 0..=1".to_string());
         }
         Ok(())
+    }
+
+    /// The time scales of the significance table.
+    pub(crate) fn scales(&self) -> Scales {
+        Scales {
+            alpha: DetectorConfig::alpha(self.half_life_epochs),
+            beta: self.beta,
+            slow_half_life: self.slow_half_life_epochs,
+            slow_gain: self
+                .slow_threshold
+                .map_or(0.0, |slow| self.threshold / slow),
+            relative_to_volume: self.relative_to_volume,
+        }
     }
 
     /// The EWMA weight of a new epoch for a half-life of `half_life` updates.
@@ -184,6 +221,11 @@ mod tests {
             ..DetectorConfig::default()
         };
         assert!(config.validate().unwrap_err().contains("table_bits"));
+        let config = DetectorConfig {
+            slow_threshold: Some(-1.0),
+            ..DetectorConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("slow_threshold"));
         assert!((DetectorConfig::alpha(1.0) - 0.5).abs() < 1e-12);
     }
 }

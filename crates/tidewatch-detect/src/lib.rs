@@ -8,7 +8,9 @@
 //! near-duplicate (SimHash) of a recent one counts as spread of that one, not as vocabulary.
 //! Every term, term pair, copy cluster and reply thread is counted per epoch in a fixed-size
 //! hashed table holding an EWMA and EW variance per bucket (SigniTrend), and its significance is
-//! `(x − max(ewma, β)) / (sqrt(ewmvar) + β)`. A key that becomes unusual starts a candidate
+//! `(x − max(ewma, β)) / (sqrt(ewmvar) + β)`; optionally also on a slow scale (a decayed count
+//! over several epochs, `slow_threshold`) for stories that build up, and relative to how much
+//! busier than usual the watch is (`relative_to_volume`). A key that becomes unusual starts a candidate
 //! story (whose baseline is then not learned for a while, so slow stories still stand out);
 //! co-trending keys in the same posts join it; it fires when a key reaches the threshold. Later
 //! posts with its keys, and copies of its posts, join it. It resolves after a quiet time.
@@ -45,4 +47,4 @@ mod watch;
 pub use baseline::WatchSignals;
 pub use config::DetectorConfig;
 pub use detector::Detector;
-pub use tokens::{clean_tokens, is_stopword, stable_hash, MAX_TOKEN_CHARS};
+pub use tokens::{clean_tokens, fold_plural, is_stopword, stable_hash, MAX_TOKEN_CHARS};

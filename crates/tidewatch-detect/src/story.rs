@@ -215,6 +215,17 @@ impl Story {
             .collect()
     }
 
+    /// Whether the story is more negative than its watch usually is: a negative share
+    /// `negativity_margin` above the usual one, or a mean compound that far below it.
+    pub(crate) fn is_negative(&self, config: &DetectorConfig, usual: Usual) -> bool {
+        if self.scored == 0 {
+            return false;
+        }
+        let compound = self.compound_sum / self.scored as f64;
+        self.negative_share() >= usual.negative_share + config.negativity_margin
+            || compound <= usual.compound.min(0.0) - config.negativity_margin
+    }
+
     /// Severity from significance, growth (of the story, or of the whole watch against its
     /// hour of day), reach and negativity against the watch's usual negative share and mean
     /// compound. A positive story (no more negative posts than usual, mean compound
@@ -232,9 +243,7 @@ impl Story {
         };
         // Unscored stories (a language VADER does not score) are neither.
         let scored = self.scored > 0;
-        let negative = scored
-            && (share >= usual.negative_share + margin
-                || compound <= usual.compound.min(0.0) - margin);
+        let negative = self.is_negative(config, usual);
         let positive = scored
             && !negative
             && share <= usual.negative_share

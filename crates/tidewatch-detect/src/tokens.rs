@@ -2,7 +2,7 @@
 //!
 //! Guarantees: [`clean_tokens`] is a pure function of its input; it lowercases, drops URLs,
 //! @handles, stopwords (a built-in English list), numbers, tokens shorter than the minimum
-//! or longer than [`MAX_TOKEN_CHARS`],
+//! or longer than [`MAX_TOKEN_CHARS`], folds regular plurals ([`fold_plural`]),
 //! keeps a hashtag's word, removes duplicates keeping first-appearance order, and returns at most
 //! `max_tokens` tokens. [`stable_hash`] is the same on every platform and every run (FNV-1a with
 //! a SplitMix64 finaliser), so hashed tables and story ids are reproducible.
@@ -71,10 +71,32 @@ pub fn clean_tokens(text: &str, min_len: usize, max_tokens: usize) -> Vec<String
             {
                 continue;
             }
-            out.push(piece.to_string());
+            let word = fold_plural(piece);
+            if out.contains(&word) {
+                continue;
+            }
+            out.push(word);
         }
     }
     out
+}
+
+/// A plural's singular, by the regular English rules only ("computers" → "computer",
+/// "delays" → "delay", "stories" → "story"); words of 4 letters or fewer and words ending in
+/// "ss", "us", "is" stay as they are ("bus", "crisis", "class").
+pub fn fold_plural(word: &str) -> String {
+    let keep = word.len() <= 4
+        || !word.ends_with('s')
+        || word.ends_with("ss")
+        || word.ends_with("us")
+        || word.ends_with("is");
+    if keep {
+        return word.to_string();
+    }
+    if let Some(stem) = word.strip_suffix("ies") {
+        return format!("{stem}y");
+    }
+    word[..word.len() - 1].to_string()
 }
 
 /// A stable 64-bit hash of `bytes`: FNV-1a followed by the SplitMix64 finaliser.
@@ -138,7 +160,19 @@ mod tests {
         assert_eq!(clean_tokens("don't stop-gap", 3, 16), vec!["stop", "gap"]);
         assert_eq!(
             clean_tokens("baggage’s lost", 3, 16),
-            vec!["baggages", "lost"]
+            vec!["baggage", "lost"]
+        );
+    }
+
+    #[test]
+    fn regular_plurals_fold_to_their_singular() {
+        assert_eq!(
+            clean_tokens(
+                "Computers computer systems delays stories bus crisis class",
+                3,
+                16
+            ),
+            vec!["computer", "system", "delay", "story", "bus", "crisis", "class"]
         );
     }
 

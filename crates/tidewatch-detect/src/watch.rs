@@ -46,12 +46,7 @@ pub(crate) struct WatchState {
 impl WatchState {
     pub(crate) fn new(config: &DetectorConfig, epoch: i64) -> WatchState {
         WatchState {
-            table: SigTable::new(
-                config.table_bits,
-                config.hashes,
-                DetectorConfig::alpha(config.half_life_epochs),
-                config.beta,
-            ),
+            table: SigTable::new(config.table_bits, config.hashes, config.scales()),
             baseline: WatchBaseline::new(config),
             dedup: DedupWindow::new(config.dedup_window, config.dedup_max_distance),
             epoch,
@@ -78,7 +73,7 @@ impl WatchState {
         let text = MAX_TOKEN_CHARS * 4;
         let recent = 128 + MAX_ID_BYTES + tokens * (24 + text) + post_keys * 8;
         let story = Story::size_bound(config, text, MAX_ID_BYTES);
-        let table = 3 * 4 * (1usize << config.table_bits);
+        let table = SigTable::bytes_for(config.table_bits);
         table
             + FIXED_BYTES
             + config.dedup_window * 32
@@ -196,6 +191,7 @@ impl WatchState {
             copy_of.map(|cluster| cluster.representative),
             post.parent_id.as_deref(),
         );
+        self.table.count_post();
         let scores: Vec<Significance> = keys.iter().map(|(key, _)| self.table.add(*key)).collect();
 
         // The story the post belongs to: the one owning most of its keys (ties: oldest).
@@ -316,19 +312,24 @@ impl WatchState {
             story.add_post(&self.recent[earlier].facts(), config.max_evidence);
         }
         story.add_post(&post.facts(), config.max_evidence);
-        let mut best = f64::NEG_INFINITY;
+        let (mut best, mut best_burst) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
         for (position, (key, _)) in keys.iter().enumerate() {
             if story.keys.contains(key) {
                 story.note_score(scores[position].score, scores[position].baseline);
                 best = best.max(scores[position].score);
+                best_burst = best_burst.max(scores[position].burst);
             }
         }
         let epoch_start = self.epoch * config.epoch_seconds as i64;
         let usual = self.baseline.usual(epoch_start, config.threshold);
         let severity = story.assess(config, usual);
+        // A burst fires on its own; a slow build-up only when it is more negative than the
+        // watch usually is (slow evidence is weaker, and a slow positive trend is no incident).
+        let significant = best_burst >= config.threshold
+            || (best >= config.threshold && story.is_negative(config, usual));
         let event = match story.phase {
             Phase::Candidate
-                if best >= config.threshold
+                if significant
                     && self.epochs_closed >= config.warmup_epochs
                     && story.authors.len() >= config.min_authors =>
             {

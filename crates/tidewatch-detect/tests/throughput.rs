@@ -1,11 +1,13 @@
-//! A rough throughput check (ignored by default; run with
+//! A rough throughput check and a memory-flatness check (ignored by default; run with
 //! `cargo test --release -p tidewatch-detect --test throughput -- --ignored --nocapture`).
+//! Throughput is reported, not asserted (it depends on the machine); memory is asserted flat.
 
 mod support;
 
 use std::time::Instant;
 
-use support::{background, start, Lcg};
+use chrono::Duration;
+use support::{background, start, watched, Lcg};
 use tidewatch_detect::{Detector, DetectorConfig};
 
 #[test]
@@ -25,5 +27,40 @@ fn posts_per_second_on_one_core() {
         "{} posts in {seconds:.2}s: {:.0} posts/s, {events} events",
         posts.len(),
         posts.len() as f64 / seconds
+    );
+}
+
+#[test]
+#[ignore]
+fn state_stays_flat_while_ten_million_distinct_terms_stream_through() {
+    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
+    let bound = detector.state_bound_per_watch();
+    // 1,000,000 posts of 10 never-repeated terms each, 6 a second: 10 million distinct terms.
+    let terms_per_post = 10u64;
+    let mut sizes = Vec::new();
+    let mut text = String::new();
+    for post in 0..1_000_000u64 {
+        text.clear();
+        for term in 0..terms_per_post {
+            let id = post * terms_per_post + term;
+            text.push_str(&format!("term{id:x}q "));
+        }
+        let at = start() + Duration::milliseconds(post as i64 * 166);
+        detector.observe(&watched(&format!("m{post}"), at, &text, -0.1));
+        let streamed = (post + 1) * terms_per_post;
+        if streamed == 1_000_000 || streamed == 10_000_000 {
+            let size = detector.state_size(support::WATCH);
+            let snapshot = serde_json::to_vec(&detector).unwrap().len();
+            eprintln!("{streamed} distinct terms: state {size} bytes (bound {bound}), snapshot {snapshot} bytes");
+            sizes.push((size, snapshot));
+        }
+    }
+    let ((size_1m, snapshot_1m), (size_10m, snapshot_10m)) = (sizes[0], sizes[1]);
+    assert!(size_10m <= bound, "{size_10m} > {bound}");
+    let within = |a: usize, b: usize| (a as f64 - b as f64).abs() <= 0.1 * a as f64;
+    assert!(within(size_1m, size_10m), "{size_1m} → {size_10m}");
+    assert!(
+        within(snapshot_1m, snapshot_10m),
+        "{snapshot_1m} → {snapshot_10m}"
     );
 }

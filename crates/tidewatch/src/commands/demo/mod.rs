@@ -89,7 +89,7 @@ fn demo_config(
         ));
     }
     text.push_str(&format!(
-        "[[receiver]]\nname = \"pagerduty\"\nkind = \"pagerduty\"\nurl = {pagerduty_url:?}\nrouting_key_env = {DEMO_ROUTING_KEY_ENV:?}\ndashboard_url = {:?}\n\n[[route]]\nreceivers = [\"pagerduty\"]\nmin_severity = \"info\"\n\n[alert]\nretry_base_ms = 200\nretry_max_ms = 2000\n",
+        "[[receiver]]\nname = \"pagerduty\"\nkind = \"pagerduty\"\nurl = {pagerduty_url:?}\nrouting_key_env = {DEMO_ROUTING_KEY_ENV:?}\ndashboard_url = {:?}\n\n[[route]]\nreceivers = [\"pagerduty\"]\nmin_severity = \"warning\"\n\n[alert]\nretry_base_ms = 200\nretry_max_ms = 2000\n",
         format!("http://{}", args.listen)
     ));
     let mut config = Config::from_toml(&text).context("the demo configuration is invalid")?;
