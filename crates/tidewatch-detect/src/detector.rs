@@ -17,6 +17,7 @@ use tidewatch_model::{AlertEvent, PostKind, WatchedPost};
 
 use crate::baseline::WatchSignals;
 use crate::config::DetectorConfig;
+use crate::scratch::Scratch;
 use crate::story::Phase;
 use crate::watch::WatchState;
 
@@ -25,6 +26,9 @@ use crate::watch::WatchState;
 pub struct Detector {
     config: DetectorConfig,
     watches: BTreeMap<String, WatchState>,
+    /// Buffers reused from post to post (not state: never serialised, never compared).
+    #[serde(skip)]
+    scratch: Scratch,
 }
 
 impl Detector {
@@ -35,6 +39,7 @@ impl Detector {
         Ok(Detector {
             config,
             watches: BTreeMap::new(),
+            scratch: Scratch::default(),
         })
     }
 
@@ -63,7 +68,7 @@ impl Detector {
             .get_mut(&watched.watch)
             .expect("the watch was just inserted");
         let mut events = state.advance(config, &watched.watch, epoch);
-        if let Some(event) = state.count(config, &watched.watch, watched) {
+        if let Some(event) = state.count(config, &watched.watch, watched, &mut self.scratch) {
             events.push(event);
         }
         events

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use tidewatch_model::{Label, WatchedPost};
 
 use crate::story::PostFacts;
-use crate::tokens::{mix, pair_key, stable_hash};
+#[cfg(test)]
+use crate::tokens::stable_hash;
+use crate::tokens::{mix, pair_key, StableHasher};
 
 /// Post ids longer than this are cut when remembered (memory must not depend on the input).
 pub(crate) const MAX_ID_BYTES: usize = 256;
@@ -33,23 +35,41 @@ pub(crate) fn copy_key(representative: u64) -> u64 {
 
 /// The key of the replies and reposts under `parent` (a post id).
 pub(crate) fn thread_key(parent: &str) -> u64 {
-    stable_hash(format!("thread\u{0}{parent}").as_bytes())
+    // The hash of "thread\u{0}{parent}".
+    StableHasher::new()
+        .write(b"thread\0")
+        .write(parent.as_bytes())
+        .finish()
 }
 
 /// The keys a post counts under, each with what it stands for in `tokens`.
+#[cfg(test)]
 pub(crate) fn post_keys(
     tokens: &[String],
     copy_of: Option<u64>,
     parent: Option<&str>,
 ) -> Vec<(u64, KeyOf)> {
-    let mut keys: Vec<(u64, KeyOf)> = Vec::new();
+    let hashes: Vec<u64> = tokens
+        .iter()
+        .map(|token| stable_hash(token.as_bytes()))
+        .collect();
+    let mut keys = Vec::new();
+    post_keys_into(&hashes, copy_of, parent, &mut keys);
+    keys
+}
+
+/// The keys a post counts under (as `post_keys`), from its tokens' [`stable_hash`](crate::tokens::stable_hash)es, into
+/// `keys` (cleared first).
+pub(crate) fn post_keys_into(
+    hashes: &[u64],
+    copy_of: Option<u64>,
+    parent: Option<&str>,
+    keys: &mut Vec<(u64, KeyOf)>,
+) {
+    keys.clear();
     match copy_of {
         Some(representative) => keys.push((copy_key(representative), KeyOf::Spread)),
         None => {
-            let hashes: Vec<u64> = tokens
-                .iter()
-                .map(|token| stable_hash(token.as_bytes()))
-                .collect();
             for (i, hash) in hashes.iter().enumerate() {
                 keys.push((*hash, KeyOf::Term(i)));
                 for (j, other) in hashes.iter().enumerate().skip(i + 1) {
@@ -61,7 +81,6 @@ pub(crate) fn post_keys(
     if let Some(parent) = parent {
         keys.push((thread_key(parent), KeyOf::Spread));
     }
-    keys
 }
 
 /// What a watch remembers of one of its last posts.
@@ -78,6 +97,20 @@ pub(crate) struct RecentPost {
 }
 
 impl RecentPost {
+    /// A post with nothing in it, to be filled in (its buffers are then reused post after post).
+    pub(crate) fn empty() -> RecentPost {
+        RecentPost {
+            id: String::new(),
+            at: DateTime::UNIX_EPOCH,
+            label: Label::Unscored,
+            compound: None,
+            reach: 0,
+            tokens: Vec::new(),
+            keys: Vec::new(),
+            author: 0,
+        }
+    }
+
     pub(crate) fn size(&self) -> usize {
         let tokens: usize = self.tokens.iter().map(|token| 24 + token.len()).sum();
         128 + self.id.len() + tokens + self.keys.len() * 8
@@ -102,19 +135,35 @@ pub(crate) fn author_of(watched: &WatchedPost) -> u64 {
     let post = &watched.scored.post;
     let author = post.author.as_ref();
     let name = author.and_then(|author| author.id.as_deref().or(author.handle.as_deref()));
+    // The hash of "{source}\u{0}{name}", or of "post\u{0}{source}\u{0}{source_id}".
     match name {
-        Some(name) => stable_hash(format!("{}\u{0}{name}", post.source).as_bytes()),
-        None => stable_hash(format!("post\u{0}{}\u{0}{}", post.source, post.source_id).as_bytes()),
+        Some(name) => StableHasher::new()
+            .write(post.source.as_bytes())
+            .write(b"\0")
+            .write(name.as_bytes())
+            .finish(),
+        None => StableHasher::new()
+            .write(b"post\0")
+            .write(post.source.as_bytes())
+            .write(b"\0")
+            .write(post.source_id.as_bytes())
+            .finish(),
     }
 }
 
 /// The id cut to at most [`MAX_ID_BYTES`] (on a character boundary).
+#[cfg(test)]
 pub(crate) fn bounded_id(id: &str) -> String {
+    bounded_id_str(id).to_string()
+}
+
+/// The id cut to at most [`MAX_ID_BYTES`] (on a character boundary), borrowed.
+pub(crate) fn bounded_id_str(id: &str) -> &str {
     let mut end = id.len().min(MAX_ID_BYTES);
     while !id.is_char_boundary(end) {
         end -= 1;
     }
-    id[..end].to_string()
+    &id[..end]
 }
 
 /// A post's reach: its author's followers plus its reposts.

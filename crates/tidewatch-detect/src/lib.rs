@@ -39,6 +39,8 @@ mod config;
 mod dedup;
 mod detector;
 mod keys;
+mod owners;
+mod scratch;
 mod story;
 mod table;
 mod tokens;

@@ -14,9 +14,14 @@
 //! units of the firing threshold) says how unusual a key is on either scale. A frozen bucket
 //! (a young candidate story's) learns nothing on either scale when the epoch closes.
 
+mod buckets;
+mod wire;
+
 use serde::{Deserialize, Serialize};
 
 use crate::tokens::mix;
+use buckets::{bits_of, BucketSet};
+use wire::SigTableWire;
 
 /// How unusual a key's count is in the current epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,28 +34,61 @@ pub(crate) struct Significance {
     pub(crate) burst: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Field order of one bucket's scale: (count, EWMA, EW variance).
+const COUNT: usize = 0;
+const EWMA: usize = 1;
+const EWMVAR: usize = 2;
+
+/// A scale's three numbers of one bucket side by side, so that a key's lookup touches one cache
+/// line per scale, not three.
+type Cell = [f32; 3];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "SigTableWire", try_from = "SigTableWire")]
 pub(crate) struct SigTable {
     bits: u32,
     hashes: u32,
     alpha: f64,
     beta: f64,
-    count: Vec<f32>,
-    ewma: Vec<f32>,
-    ewmvar: Vec<f32>,
+    /// The fast scale per bucket: the epoch's count, its EWMA and EW variance.
+    fast: Vec<Cell>,
     /// What the decayed count keeps of itself from one epoch to the next.
     slow_keep: f64,
     /// `fast threshold / slow threshold`: the factor that puts slow significance in fast units.
     slow_gain: f64,
-    slow_count: Vec<f32>,
-    slow_ewma: Vec<f32>,
-    slow_ewmvar: Vec<f32>,
+    /// The slow scale per bucket: the decayed count, its EWMA and EW variance.
+    slow: Vec<Cell>,
     /// Buckets that learn nothing when the current epoch closes.
-    frozen: Vec<bool>,
+    frozen: BucketSet,
     /// The watch's own posts on both scales: [fast count, fast EWMA, slow count, slow EWMA].
     volume: [f64; 4],
     /// Whether expected counts scale with how much busier than usual the watch is.
     relative_to_volume: bool,
+    /// Every bucket with a non-zero number on either scale (derived from the cells, not
+    /// serialised): a bucket of zeros stays zeros when an epoch closes, so only these change.
+    live: BucketSet,
+}
+
+impl PartialEq for SigTable {
+    /// Equal when every number is (`live` follows from the cells).
+    fn eq(&self, other: &SigTable) -> bool {
+        self.bits == other.bits
+            && self.hashes == other.hashes
+            && self.alpha == other.alpha
+            && self.beta == other.beta
+            && self.fast == other.fast
+            && self.slow_keep == other.slow_keep
+            && self.slow_gain == other.slow_gain
+            && self.slow == other.slow
+            && self.frozen == other.frozen
+            && self.volume == other.volume
+            && self.relative_to_volume == other.relative_to_volume
+    }
+}
+
+/// Whether every number of a cell is +0.0 (then learning from it changes nothing).
+fn is_zero(cell: &Cell) -> bool {
+    cell.iter().all(|number| number.to_bits() == 0)
 }
 
 /// The two time scales of a [`SigTable`].
@@ -75,17 +113,14 @@ impl SigTable {
             hashes,
             alpha: scales.alpha,
             beta: scales.beta,
-            count: vec![0.0; size],
-            ewma: vec![0.0; size],
-            ewmvar: vec![0.0; size],
+            fast: vec![[0.0; 3]; size],
             slow_keep: 0.5f64.powf(1.0 / scales.slow_half_life),
             slow_gain: scales.slow_gain,
-            slow_count: vec![0.0; size],
-            slow_ewma: vec![0.0; size],
-            slow_ewmvar: vec![0.0; size],
-            frozen: vec![false; size],
+            slow: vec![[0.0; 3]; size],
+            frozen: BucketSet::new(size),
             volume: [0.0; 4],
             relative_to_volume: scales.relative_to_volume,
+            live: BucketSet::new(size),
         }
     }
 
@@ -116,77 +151,107 @@ impl SigTable {
 
     /// SigniTrend's significance, with the expected count and its deviation scaled by how busy
     /// the watch is (`ratio`): a key is unusual when its share of the posts is.
-    fn scale_score(&self, count: f32, ewma: f32, ewmvar: f32, ratio: f64) -> f64 {
-        let (count, ewma) = (f64::from(count), f64::from(ewma) * ratio);
-        let deviation = f64::from(ewmvar).max(0.0).sqrt() * ratio;
+    fn scale_score(&self, cell: Cell, ratio: f64) -> f64 {
+        let (count, ewma) = (f64::from(cell[COUNT]), f64::from(cell[EWMA]) * ratio);
+        let deviation = f64::from(cell[EWMVAR]).max(0.0).sqrt() * ratio;
         (count - ewma.max(self.beta)) / (deviation + self.beta)
     }
 
-    /// The bucket's significance: the more unusual of its two scales (slow in fast units).
-    fn score_of(&self, bucket: usize) -> Significance {
-        let (fast_ratio, slow_ratio) = self.volume_ratios();
-        if self.slow_gain <= 0.0 {
-            // The slow scale is off: SigniTrend's single scale.
-            let fast = self.scale_score(
-                self.count[bucket],
-                self.ewma[bucket],
-                self.ewmvar[bucket],
-                fast_ratio,
-            );
-            return Significance {
-                score: fast,
-                baseline: f64::from(self.ewma[bucket]),
-                count: f64::from(self.count[bucket]),
-                burst: fast,
-            };
-        }
-        let fast = self.scale_score(
-            self.count[bucket],
-            self.ewma[bucket],
-            self.ewmvar[bucket],
-            fast_ratio,
-        );
-        let slow = self.slow_gain
-            * self.scale_score(
-                self.slow_count[bucket],
-                self.slow_ewma[bucket],
-                self.slow_ewmvar[bucket],
-                slow_ratio,
-            );
+    /// The bucket's significance: the more unusual of its two scales (slow in fast units);
+    /// `ratios` are [`SigTable::volume_ratios`].
+    fn score_of(&self, bucket: usize, (fast_ratio, slow_ratio): (f64, f64)) -> Significance {
+        let cell = self.fast[bucket];
+        let fast = self.scale_score(cell, fast_ratio);
         // The baseline and count stay per epoch (what a story's posts per epoch compare with);
         // only the score says which scale is more unusual.
         let score = if self.slow_gain > 0.0 {
-            fast.max(slow)
+            fast.max(self.slow_gain * self.scale_score(self.slow[bucket], slow_ratio))
         } else {
+            // The slow scale is off: SigniTrend's single scale.
             fast
         };
         Significance {
             score,
-            baseline: f64::from(self.ewma[bucket]),
-            count: f64::from(self.count[bucket]),
+            baseline: f64::from(cell[EWMA]),
+            count: f64::from(cell[COUNT]),
             burst: fast,
         }
     }
 
     /// Adds one occurrence of `key` to the current epoch; returns its new significance.
+    #[cfg(test)]
     pub(crate) fn add(&mut self, key: u64) -> Significance {
+        let mut scores = Vec::new();
+        self.add_all([key].into_iter(), &mut Vec::new(), &mut scores);
+        scores[0]
+    }
+
+    /// Adds one occurrence of each key, one after the other, and appends each key's new
+    /// significance to `scores` (as calling `add` for each key in turn). `buckets` is scratch.
+    pub(crate) fn add_all(
+        &mut self,
+        keys: impl Iterator<Item = u64>,
+        buckets: &mut Vec<usize>,
+        scores: &mut Vec<Significance>,
+    ) {
+        let rounds = self.hashes.max(1) as usize;
+        buckets.clear();
+        for key in keys {
+            buckets.extend((0..rounds as u32).map(|round| self.bucket(key, round)));
+        }
         let slow_on = self.slow_gain > 0.0;
-        for round in 0..self.hashes {
-            let bucket = self.bucket(key, round);
-            self.count[bucket] += 1.0;
-            if slow_on {
-                self.slow_count[bucket] += 1.0;
+        // Read every bucket first: these loads do not depend on each other, so their cache
+        // misses overlap, and the dependent adds and scores below find the buckets in cache.
+        let touch = |cells: &[Cell]| {
+            let touched = buckets
+                .iter()
+                .fold(0, |all, bucket| all ^ cells[*bucket][COUNT].to_bits());
+            std::hint::black_box(touched);
+        };
+        touch(&self.fast);
+        if slow_on {
+            touch(&self.slow);
+        }
+        let ratios = self.volume_ratios();
+        for key_buckets in buckets.chunks(rounds) {
+            for bucket in key_buckets {
+                self.fast[*bucket][COUNT] += 1.0;
+                if slow_on {
+                    self.slow[*bucket][COUNT] += 1.0;
+                }
+                self.live.insert(*bucket);
+            }
+            scores.push(self.least_significant(key_buckets, ratios));
+        }
+    }
+
+    /// The least significant of a key's buckets (the first of equally significant ones).
+    fn least_significant(&self, buckets: &[usize], ratios: (f64, f64)) -> Significance {
+        let mut least = self.score_of(buckets[0], ratios);
+        for bucket in &buckets[1..] {
+            let now = self.score_of(*bucket, ratios);
+            if now.score.total_cmp(&least.score).is_lt() {
+                least = now;
             }
         }
-        self.significance(key)
+        least
     }
 
     /// The significance of `key` in the current epoch, without counting anything.
     pub(crate) fn significance(&self, key: u64) -> Significance {
-        (0..self.hashes)
-            .map(|round| self.score_of(self.bucket(key, round)))
-            .min_by(|a, b| a.score.total_cmp(&b.score))
-            .expect("a table has at least one hash")
+        let mut buckets = [0; 4];
+        let rounds = (self.hashes.max(1) as usize).min(buckets.len());
+        for (round, bucket) in buckets[..rounds].iter_mut().enumerate() {
+            *bucket = self.bucket(key, round as u32);
+        }
+        if rounds < self.hashes as usize {
+            // More hashes than configurations allow (a hand-made snapshot): no fixed buffer.
+            let buckets: Vec<usize> = (0..self.hashes)
+                .map(|round| self.bucket(key, round))
+                .collect();
+            return self.least_significant(&buckets, self.volume_ratios());
+        }
+        self.least_significant(&buckets[..rounds], self.volume_ratios())
     }
 
     /// Closing the current epoch will not learn from `key`'s buckets on either scale (used
@@ -194,7 +259,7 @@ impl SigTable {
     pub(crate) fn freeze(&mut self, key: u64) {
         for round in 0..self.hashes {
             let bucket = self.bucket(key, round);
-            self.frozen[bucket] = true;
+            self.frozen.insert(bucket);
         }
     }
 
@@ -202,34 +267,36 @@ impl SigTable {
     pub(crate) fn close_epoch(&mut self) {
         let alpha = self.alpha as f32;
         let keep = self.slow_keep as f32;
-        let slow_on = self.slow_gain > 0.0;
-        let learn = |count: f32, ewma: &mut f32, ewmvar: &mut f32| {
-            let delta = count - *ewma;
-            *ewma += alpha * delta;
-            *ewmvar = (1.0 - alpha) * (*ewmvar + alpha * delta * delta);
+        let learn = |count: f32, cell: &mut Cell| {
+            let delta = count - cell[EWMA];
+            cell[EWMA] += alpha * delta;
+            cell[EWMVAR] = (1.0 - alpha) * (cell[EWMVAR] + alpha * delta * delta);
         };
-        for bucket in 0..self.count.len() {
-            let frozen = std::mem::take(&mut self.frozen[bucket]);
-            // A frozen bucket counts as having seen its usual count (as SigniTrend's own
-            // "do not learn from a burst" does); its slow scale learns nothing.
-            let count = if frozen {
-                self.ewma[bucket]
-            } else {
-                self.count[bucket]
-            };
-            learn(count, &mut self.ewma[bucket], &mut self.ewmvar[bucket]);
-            if !frozen && slow_on {
-                learn(
-                    self.slow_count[bucket],
-                    &mut self.slow_ewma[bucket],
-                    &mut self.slow_ewmvar[bucket],
-                );
-            }
-            self.count[bucket] = 0.0;
-            if slow_on {
-                self.slow_count[bucket] *= keep;
+        let slow_on = self.slow_gain > 0.0;
+        // A frozen bucket counts as having seen its usual count (as SigniTrend's own
+        // "do not learn from a burst" does); its slow scale learns nothing. A bucket of zeros
+        // (not live) learns zeros, so it is skipped.
+        for word_index in 0..self.live.word_count() {
+            let word = self.live.word(word_index);
+            for bucket in bits_of(word_index * 64, word) {
+                let frozen = self.frozen.contains(bucket);
+                let cell = &mut self.fast[bucket];
+                let count = if frozen { cell[EWMA] } else { cell[COUNT] };
+                learn(count, cell);
+                cell[COUNT] = 0.0;
+                let slow = &mut self.slow[bucket];
+                if slow_on {
+                    if !frozen {
+                        learn(slow[COUNT], slow);
+                    }
+                    slow[COUNT] *= keep;
+                }
+                if is_zero(&self.fast[bucket]) && is_zero(&self.slow[bucket]) {
+                    self.live.remove(bucket);
+                }
             }
         }
+        self.frozen.clear();
         let [fast, fast_usual, slow, slow_usual] = &mut self.volume;
         *fast_usual += self.alpha * (*fast - *fast_usual);
         *slow_usual += self.alpha * (*slow - *slow_usual);
@@ -238,14 +305,10 @@ impl SigTable {
     }
 
     /// Bytes held by the table's buckets (fixed at construction).
+    /// The flags (frozen, live) count as one byte per bucket, an upper bound of their two bits.
     pub(crate) fn memory_bytes(&self) -> usize {
-        let floats = self.count.capacity()
-            + self.ewma.capacity()
-            + self.ewmvar.capacity()
-            + self.slow_count.capacity()
-            + self.slow_ewma.capacity()
-            + self.slow_ewmvar.capacity();
-        floats * std::mem::size_of::<f32>() + self.frozen.capacity()
+        let cells = self.fast.capacity() + self.slow.capacity();
+        cells * std::mem::size_of::<Cell>() + self.fast.capacity()
     }
 
     /// Bytes a table of `2^bits` buckets holds (what [`SigTable::memory_bytes`] reports).

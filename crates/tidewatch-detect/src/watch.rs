@@ -8,7 +8,7 @@
 //! below `clear_threshold`, and the story's posts per epoch under `clear_volume_fraction` of
 //! its busiest epoch or under twice what its keys usually count).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use tidewatch_model::{AlertEvent, AlertState, WatchedPost};
@@ -17,12 +17,14 @@ use crate::baseline::WatchBaseline;
 use crate::config::DetectorConfig;
 use crate::dedup::DedupWindow;
 use crate::keys::{
-    author_of, bounded_id, copy_key, post_keys, reach_of, thread_key, KeyOf, RecentPost,
+    author_of, bounded_id_str, copy_key, post_keys_into, reach_of, thread_key, KeyOf, RecentPost,
     MAX_ID_BYTES,
 };
+use crate::owners::Owners;
+use crate::scratch::Scratch;
 use crate::story::{Phase, PostFacts, Story, MAX_STORY_KEYS};
 use crate::table::{SigTable, Significance};
-use crate::tokens::{clean_tokens, MAX_TOKEN_CHARS};
+use crate::tokens::{clean_tokens_into, stable_hash, MAX_TOKEN_CHARS};
 
 /// Bytes of a watch's fixed-size parts besides the table (baselines, counters).
 const FIXED_BYTES: usize = 2048;
@@ -39,7 +41,7 @@ pub(crate) struct WatchState {
     /// The last posts seen, so that a new story can find its true first post.
     recent: VecDeque<RecentPost>,
     /// Significant key → the `seq` of the story that owns it.
-    owners: BTreeMap<u64, u64>,
+    owners: Owners,
     next_seq: u64,
 }
 
@@ -53,7 +55,7 @@ impl WatchState {
             epochs_closed: 0,
             stories: Vec::new(),
             recent: VecDeque::new(),
-            owners: BTreeMap::new(),
+            owners: Owners::new(),
             next_seq: 0,
         }
     }
@@ -164,9 +166,7 @@ impl WatchState {
     fn remove_story(&mut self, seq: u64) -> Story {
         let index = self.stories.iter().position(|story| story.seq == seq);
         let story = self.stories.remove(index.expect("a listed story exists"));
-        for key in &story.keys {
-            self.owners.remove(key);
-        }
+        self.owners.remove_all(&story.keys);
         self.dedup.release(seq);
         story
     }
@@ -177,69 +177,98 @@ impl WatchState {
         config: &DetectorConfig,
         watch: &str,
         watched: &WatchedPost,
+        scratch: &mut Scratch,
     ) -> Option<AlertEvent> {
         let scored = &watched.scored;
         let post = &scored.post;
         let compound = scored.sentiment.map(|sentiment| sentiment.compound);
         self.baseline.observe(scored.label, compound);
-        let tokens = clean_tokens(&post.text, config.min_token_len, config.max_tokens_per_post);
-        let cluster = self.dedup.check(&tokens);
+        let mut recent = scratch.post.take().unwrap_or_else(RecentPost::empty);
+        clean_tokens_into(
+            &post.text,
+            config.min_token_len,
+            config.max_tokens_per_post,
+            &mut recent.tokens,
+            &mut scratch.tokens,
+        );
+        let hashes = &mut scratch.hashes;
+        hashes.clear();
+        hashes.extend(
+            recent
+                .tokens
+                .iter()
+                .map(|token| stable_hash(token.as_bytes())),
+        );
+        let cluster = self.dedup.check_hashes(hashes);
         let copy_of = cluster.filter(|cluster| cluster.copy);
 
-        let keys = post_keys(
-            &tokens,
+        let keys = &mut scratch.keys;
+        post_keys_into(
+            hashes,
             copy_of.map(|cluster| cluster.representative),
             post.parent_id.as_deref(),
+            keys,
         );
         self.table.count_post();
-        let scores: Vec<Significance> = keys.iter().map(|(key, _)| self.table.add(*key)).collect();
+        let scores = &mut scratch.scores;
+        scores.clear();
+        self.table.add_all(
+            keys.iter().map(|(key, _)| *key),
+            &mut scratch.buckets,
+            scores,
+        );
 
         // The story the post belongs to: the one owning most of its keys (ties: oldest).
-        let mut hits: BTreeMap<u64, usize> = BTreeMap::new();
-        for (key, _) in &keys {
-            if let Some(seq) = self.owners.get(key) {
-                *hits.entry(*seq).or_default() += 1;
+        let hits = &mut scratch.hits;
+        hits.clear();
+        let mut hit = |seq: u64| match hits.iter_mut().find(|(story, _)| *story == seq) {
+            Some((_, count)) => *count += 1,
+            None => hits.push((seq, 1)),
+        };
+        if !self.owners.is_empty() {
+            for (key, _) in keys.iter() {
+                if let Some(seq) = self.owners.get(*key) {
+                    hit(seq);
+                }
             }
         }
         // A copy joins the story its original was counted in.
         if let Some(seq) = cluster.and_then(|cluster| cluster.story) {
-            *hits.entry(seq).or_default() += 1;
+            hit(seq);
         }
+        // Each story appears once, so the greatest (count, age) is unique.
         let target = hits
             .iter()
-            .max_by_key(|(seq, count)| (**count, u64::MAX - **seq))
+            .max_by_key(|(seq, count)| (*count, u64::MAX - *seq))
             .map(|(seq, _)| *seq);
 
-        let recent = RecentPost {
-            id: bounded_id(&post.source_id),
-            at: post.created_at,
-            label: scored.label,
-            compound,
-            reach: reach_of(watched),
-            author: author_of(watched),
-            tokens,
-            // Also the keys under which the post's own copies and replies will count, so that
-            // a story of copies or replies finds it as its first post.
-            keys: keys
-                .iter()
-                .map(|(key, _)| *key)
-                .chain(
-                    cluster
-                        .filter(|cluster| !cluster.copy)
-                        .map(|c| copy_key(c.representative)),
-                )
-                .chain([thread_key(&post.source_id)])
-                .collect(),
-        };
-        let joined = self.attribute(config, watch, &keys, &scores, target, &recent);
+        recent.id.clear();
+        recent.id.push_str(bounded_id_str(&post.source_id));
+        recent.at = post.created_at;
+        recent.label = scored.label;
+        recent.compound = compound;
+        recent.reach = reach_of(watched);
+        recent.author = author_of(watched);
+        // Also the keys under which the post's own copies and replies will count, so that a
+        // story of copies or replies finds it as its first post.
+        recent.keys.clear();
+        recent.keys.extend(keys.iter().map(|(key, _)| *key));
+        if let Some(cluster) = cluster.filter(|cluster| !cluster.copy) {
+            recent.keys.push(copy_key(cluster.representative));
+        }
+        recent.keys.push(thread_key(&post.source_id));
+
+        let joined = self.attribute(config, watch, keys, scores, target, &recent);
         if let (Some(cluster), Some((seq, _))) = (cluster, &joined) {
             self.dedup.claim(cluster.slot, *seq);
         }
         if config.recent_posts > 0 {
             if self.recent.len() >= config.recent_posts {
-                self.recent.pop_front();
+                scratch.post = self.recent.pop_front();
             }
             self.recent.push_back(recent);
+        } else {
+            scratch.post = Some(recent);
         }
         joined.and_then(|(_, event)| event)
     }
@@ -262,7 +291,7 @@ impl WatchState {
         };
         let fresh: Vec<usize> = (0..keys.len())
             .filter(|index| scores[*index].score >= fresh_minimum)
-            .filter(|index| !self.owners.contains_key(&keys[*index].0))
+            .filter(|index| !self.owners.contains(keys[*index].0))
             .collect();
         let mut backfill = Vec::new();
         // Copies and replies are named by the words of the story's first post (the original,

@@ -1,0 +1,110 @@
+//! The serialised form of a [`SigTable`]: one array per number (count, EWMA, EW variance per
+//! scale, frozen flags), as snapshots always held it.
+//!
+//! Guarantees: a table serialises to exactly the JSON of the earlier column layout and restores
+//! from it unchanged; a snapshot whose columns do not all have `2^bits` entries is rejected.
+
+use serde::{Deserialize, Serialize};
+
+use super::{is_zero, BucketSet, Cell, SigTable, COUNT, EWMA, EWMVAR};
+
+/// The serialised form of a [`SigTable`] (one array per number, as snapshots always held it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct SigTableWire {
+    bits: u32,
+    hashes: u32,
+    alpha: f64,
+    beta: f64,
+    count: Vec<f32>,
+    ewma: Vec<f32>,
+    ewmvar: Vec<f32>,
+    slow_keep: f64,
+    slow_gain: f64,
+    slow_count: Vec<f32>,
+    slow_ewma: Vec<f32>,
+    slow_ewmvar: Vec<f32>,
+    frozen: Vec<bool>,
+    volume: [f64; 4],
+    relative_to_volume: bool,
+}
+
+impl From<SigTable> for SigTableWire {
+    fn from(table: SigTable) -> SigTableWire {
+        let column = |cells: &[Cell], field: usize| cells.iter().map(|cell| cell[field]).collect();
+        SigTableWire {
+            bits: table.bits,
+            hashes: table.hashes,
+            alpha: table.alpha,
+            beta: table.beta,
+            count: column(&table.fast, COUNT),
+            ewma: column(&table.fast, EWMA),
+            ewmvar: column(&table.fast, EWMVAR),
+            slow_keep: table.slow_keep,
+            slow_gain: table.slow_gain,
+            slow_count: column(&table.slow, COUNT),
+            slow_ewma: column(&table.slow, EWMA),
+            slow_ewmvar: column(&table.slow, EWMVAR),
+            frozen: (0..table.fast.len())
+                .map(|bucket| table.frozen.contains(bucket))
+                .collect(),
+            volume: table.volume,
+            relative_to_volume: table.relative_to_volume,
+        }
+    }
+}
+
+impl TryFrom<SigTableWire> for SigTable {
+    type Error = String;
+
+    fn try_from(wire: SigTableWire) -> Result<SigTable, String> {
+        let size = 1usize
+            .checked_shl(wire.bits)
+            .filter(|_| (1..=63).contains(&wire.bits))
+            .ok_or_else(|| format!("table bits {} out of range", wire.bits))?;
+        let columns = [
+            &wire.count,
+            &wire.ewma,
+            &wire.ewmvar,
+            &wire.slow_count,
+            &wire.slow_ewma,
+            &wire.slow_ewmvar,
+        ];
+        if columns.iter().any(|column| column.len() != size) || wire.frozen.len() != size {
+            return Err(format!("every table column must have {size} buckets"));
+        }
+        let cells = |count: &[f32], ewma: &[f32], ewmvar: &[f32]| -> Vec<Cell> {
+            (0..size)
+                .map(|bucket| [count[bucket], ewma[bucket], ewmvar[bucket]])
+                .collect()
+        };
+        let mut frozen = BucketSet::new(size);
+        for (bucket, _) in wire
+            .frozen
+            .iter()
+            .enumerate()
+            .filter(|(_, frozen)| **frozen)
+        {
+            frozen.insert(bucket);
+        }
+        let mut table = SigTable {
+            bits: wire.bits,
+            hashes: wire.hashes,
+            alpha: wire.alpha,
+            beta: wire.beta,
+            fast: cells(&wire.count, &wire.ewma, &wire.ewmvar),
+            slow_keep: wire.slow_keep,
+            slow_gain: wire.slow_gain,
+            slow: cells(&wire.slow_count, &wire.slow_ewma, &wire.slow_ewmvar),
+            frozen,
+            volume: wire.volume,
+            relative_to_volume: wire.relative_to_volume,
+            live: BucketSet::new(size),
+        };
+        for bucket in 0..size {
+            if !is_zero(&table.fast[bucket]) || !is_zero(&table.slow[bucket]) {
+                table.live.insert(bucket);
+            }
+        }
+        Ok(table)
+    }
+}
