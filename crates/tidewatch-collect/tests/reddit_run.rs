@@ -214,3 +214,43 @@ async fn missing_credentials_name_the_variables() {
         "{message}"
     );
 }
+
+/// A restart from the saved checkpoint (a new poller, as after a crash) delivers only what came
+/// after it: no item twice, none skipped.
+#[tokio::test(start_paused = true)]
+async fn a_restart_from_the_checkpoint_neither_repeats_nor_skips() {
+    let (source, items, _script) = reddit((1..=3).map(|n| submission(n, "hello")).collect()).await;
+    let mut before_crash =
+        RedditPoller::new(source.clone(), "id-1".into(), "secret-1".into(), None).unwrap();
+    let first = before_crash.poll(common::observed_at()).await.unwrap();
+    before_crash.commit(first.checkpoint.clone());
+    let saved = before_crash.checkpoint().clone();
+    drop(before_crash);
+
+    items
+        .lock()
+        .unwrap()
+        .extend((4..=6).map(|n| submission(n, "while down")));
+    let mut after_restart =
+        RedditPoller::new(source, "id-1".into(), "secret-1".into(), Some(saved)).unwrap();
+    let second = after_restart.poll(common::observed_at()).await.unwrap();
+    let first_ids: Vec<String> = first
+        .posts
+        .iter()
+        .map(|post| post.source_id.clone())
+        .collect();
+    let second_ids: Vec<String> = second
+        .posts
+        .iter()
+        .map(|post| post.source_id.clone())
+        .collect();
+    assert_eq!(
+        second_ids,
+        ["t3_p4", "t3_p5", "t3_p6"],
+        "exactly the items since the checkpoint"
+    );
+    assert!(
+        second_ids.iter().all(|id| !first_ids.contains(id)),
+        "no repeat: {first_ids:?} then {second_ids:?}"
+    );
+}
