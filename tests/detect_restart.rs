@@ -124,15 +124,33 @@ fn detect_killed_mid_replay_emits_the_same_alerts_and_fires_each_story_once() {
     detect.kill().unwrap(); // SIGKILL during catch-up
     detect.wait().unwrap();
 
+    let watched_before_last_chunk = topic_high_watermarks(&watched_topic)
+        .first()
+        .copied()
+        .unwrap_or(0);
     detect = spawn_tidewatch(&config, &["detect"], &log);
     run_tidewatch(
         &config,
         &["replay", "--posts", chunk_paths[2].to_str().unwrap()],
     );
-    // Wait for score to pass every post on, then for detect to fold all of them in.
-    std::thread::sleep(Duration::from_secs(2));
+    // Wait for score to pass the last chunk on (posts.watched grows, then stays the same for
+    // three seconds: 12 checks 250 ms apart), then for detect to fold all of it in.
+    let mut last_high = watched_before_last_chunk;
+    let mut stable_checks = 0;
     assert!(
-        wait_until(Duration::from_secs(120), || caught_up(&directory)),
+        wait_until(Duration::from_secs(180), || {
+            let high = topic_high_watermarks(&watched_topic)
+                .first()
+                .copied()
+                .unwrap_or(0);
+            stable_checks = if high == last_high {
+                stable_checks + 1
+            } else {
+                0
+            };
+            last_high = high;
+            high > watched_before_last_chunk && stable_checks >= 12 && caught_up(&directory)
+        }),
         "detect never caught up; see {}",
         log.display()
     );
