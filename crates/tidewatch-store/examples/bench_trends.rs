@@ -1,7 +1,9 @@
 //! Trend query benchmark: seeds N posts (default 10 million) over 7 days server-side with
 //! `INSERT … SELECT FROM numbers()` (2% redelivered, 5 watches, 4 sources, 200k authors), then
-//! times the 7-day, 5-minute trend query (`/api/v1/trends?interval=5m&group_by=watch`) and the
-//! same by source (all posts), printing p50 / p99 / max.
+//! times the 7-day, 5-minute trend query (`/api/v1/trends?interval=5m&group_by=watch`), the
+//! same by source (all posts) and one watch by label, printing p50 / p99 / max: first read raw
+//! (no rollup: the baseline), then after the rollup worker computed every bucket (timed too),
+//! checking that both answers are identical, and printing the speed-up.
 //!
 //! `cargo run --release -p tidewatch-store --example bench_trends -- [posts] [runs] [database]
 //! [reuse]`. The database (default `tw_bench`) is dropped and seeded first, unless the fourth
@@ -11,7 +13,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tidewatch_store::{
-    PostFilter, PostStore, StoreConfig, TimeRange, TrendGroupBy, TrendInterval, TrendQuery,
+    PostFilter, PostStore, StoreConfig, TimeRange, TrendBucket, TrendGroupBy, TrendInterval,
+    TrendQuery,
 };
 
 const START: i64 = 1_424_649_600; // 2015-02-23T00:00:00Z
@@ -36,10 +39,14 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     sorted[index]
 }
 
-async fn time_query(store: &PostStore, request: &TrendQuery, runs: usize) -> (Vec<f64>, usize) {
-    let mut buckets = 0;
+async fn time_query(
+    store: &PostStore,
+    request: &TrendQuery,
+    runs: usize,
+) -> (Vec<f64>, Vec<TrendBucket>) {
+    let mut answer = Vec::new();
     for _ in 0..2 {
-        buckets = store.trends(request).await.expect("trend query").len();
+        answer = store.trends(request).await.expect("trend query");
     }
     let mut timings = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -48,7 +55,7 @@ async fn time_query(store: &PostStore, request: &TrendQuery, runs: usize) -> (Ve
         timings.push(started.elapsed().as_secs_f64() * 1_000.0);
     }
     timings.sort_by(f64::total_cmp);
-    (timings, buckets)
+    (timings, answer)
 }
 
 #[tokio::main]
@@ -62,7 +69,54 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !reuse {
         seed(&store, posts, &database).await?;
     }
-    time_all(&store, runs).await;
+    store.migrate().await?;
+    forget_rollups(&store).await?;
+    println!("raw (no rollup, the baseline):");
+    let raw = time_all(&store, runs).await;
+    let started = Instant::now();
+    let mut buckets = 0;
+    loop {
+        let refresh = store.refresh_rollups(0, 100_000).await?;
+        buckets += refresh.buckets;
+        if !refresh.more_waiting {
+            break;
+        }
+    }
+    println!(
+        "rollup computed: {buckets} buckets in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("from the rollup:");
+    let rolled = time_all(&store, runs).await;
+    for ((name, raw_p50, raw_answer), (_, rolled_p50, rolled_answer)) in raw.iter().zip(&rolled) {
+        assert!(
+            raw_answer == rolled_answer,
+            "{name}: rollup answer differs from raw"
+        );
+        println!(
+            "{name}: identical answers; p50 {raw_p50:.0} ms raw → {rolled_p50:.0} ms rollup ({:.1}× faster)",
+            raw_p50 / rolled_p50
+        );
+    }
+    Ok(())
+}
+
+/// Empties the rollup and marks every bucket with posts, so the next queries read raw.
+async fn forget_rollups(store: &PostStore) -> Result<(), Box<dyn std::error::Error>> {
+    for table in [
+        "trend_rollup",
+        "trend_rollup_totals",
+        "rollup_generations",
+        "rollup_marks",
+    ] {
+        store
+            .client()
+            .query("TRUNCATE TABLE ?")
+            .bind(clickhouse::sql::Identifier(table))
+            .execute()
+            .await?;
+    }
+    store.mark_every_rollup_bucket().await?;
     Ok(())
 }
 
@@ -102,40 +156,70 @@ async fn seed(
     Ok(())
 }
 
-async fn time_all(store: &PostStore, runs: usize) {
+/// The benchmarked requests over the seeded week, with their names.
+fn requests() -> Vec<(String, TrendQuery)> {
     let range = TimeRange {
         from: DateTime::<Utc>::from_timestamp(START, 0).unwrap_or_default(),
         to: DateTime::<Utc>::from_timestamp(START + WEEK, 0).unwrap_or_default(),
     };
-    for group_by in [TrendGroupBy::Watch, TrendGroupBy::Source] {
-        let request = TrendQuery {
-            range,
-            interval: TrendInterval::FiveMinutes,
-            group_by,
-            filter: PostFilter::default(),
-        };
-        let (timings, buckets) = time_query(store, &request, runs).await;
+    let request = |interval, group_by, filter| TrendQuery {
+        range,
+        interval,
+        group_by,
+        filter,
+    };
+    let five_minutes = TrendInterval::FiveMinutes;
+    let acme = PostFilter {
+        watches: vec!["acme".into()],
+        ..PostFilter::default()
+    };
+    let negative = PostFilter {
+        labels: vec!["negative".into()],
+        ..PostFilter::default()
+    };
+    // The first three read the rollup's finished totals; coarser intervals and filters read
+    // its author states.
+    vec![
+        (
+            "trends 7 days × 5 min by watch".to_string(),
+            request(five_minutes, TrendGroupBy::Watch, PostFilter::default()),
+        ),
+        (
+            "trends 7 days × 5 min by source".to_string(),
+            request(five_minutes, TrendGroupBy::Source, PostFilter::default()),
+        ),
+        (
+            "trends 7 days × 5 min, watch=acme by label".to_string(),
+            request(five_minutes, TrendGroupBy::Label, acme),
+        ),
+        (
+            "trends 7 days × 1 hour by watch".to_string(),
+            request(
+                TrendInterval::OneHour,
+                TrendGroupBy::Watch,
+                PostFilter::default(),
+            ),
+        ),
+        (
+            "trends 7 days × 5 min by watch, label=negative".to_string(),
+            request(five_minutes, TrendGroupBy::Watch, negative),
+        ),
+    ]
+}
+
+/// Times each request; returns its name, p50 (ms) and answer.
+async fn time_all(store: &PostStore, runs: usize) -> Vec<(String, f64, Vec<TrendBucket>)> {
+    let mut results = Vec::new();
+    for (name, request) in requests() {
+        let (timings, answer) = time_query(store, &request, runs).await;
         println!(
-            "trends 7 days × 5 min by {:<6}: {buckets} buckets; p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {runs} runs",
-            group_by.as_str(),
+            "  {name}: {} buckets; p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {runs} runs",
+            answer.len(),
             percentile(&timings, 0.5),
             percentile(&timings, 0.99),
             timings[timings.len() - 1],
         );
+        results.push((name, percentile(&timings, 0.5), answer));
     }
-    let one_watch = TrendQuery {
-        range,
-        interval: TrendInterval::FiveMinutes,
-        group_by: TrendGroupBy::Label,
-        filter: PostFilter {
-            watches: vec!["acme".into()],
-            ..PostFilter::default()
-        },
-    };
-    let (timings, buckets) = time_query(store, &one_watch, runs).await;
-    println!(
-        "trends 7 days × 5 min, watch=acme by label: {buckets} buckets; p50 {:.0} ms, p99 {:.0} ms",
-        percentile(&timings, 0.5),
-        percentile(&timings, 0.99)
-    );
+    results
 }

@@ -22,6 +22,15 @@ pub struct StoreConfig {
     pub user: String,
     /// Normally set from the environment (`TIDEWATCH__CLICKHOUSE__PASSWORD`), not the file.
     pub password: Option<String>,
+    /// Keep posts this many days (whole daily partitions older than that are dropped by the
+    /// store stage, hourly); absent keeps everything.
+    pub retention_days: Option<u32>,
+    /// How often the store stage computes the trend rollups of changed buckets, in
+    /// milliseconds; 0 turns the rollup worker off (trends are then read raw, still exact).
+    pub rollup_interval_ms: u64,
+    /// A 5-minute bucket is rolled up only once it ended this many seconds ago (the filling
+    /// present is read raw instead of being recomputed on every batch).
+    pub rollup_settle_seconds: u32,
 }
 
 pub const DEFAULT_CLICKHOUSE_URL: &str = "http://127.0.0.1:8123";
@@ -38,6 +47,9 @@ impl Default for StoreConfig {
             database: DEFAULT_DATABASE.to_string(),
             user: DEFAULT_USER.to_string(),
             password: None,
+            retention_days: None,
+            rollup_interval_ms: 10_000,
+            rollup_settle_seconds: 60,
         }
     }
 }
@@ -51,6 +63,9 @@ impl std::fmt::Debug for StoreConfig {
             .field("database", &self.database)
             .field("user", &self.user)
             .field("password", &password_shown)
+            .field("retention_days", &self.retention_days)
+            .field("rollup_interval_ms", &self.rollup_interval_ms)
+            .field("rollup_settle_seconds", &self.rollup_settle_seconds)
             .finish()
     }
 }
@@ -86,6 +101,12 @@ impl StoreConfig {
                  or '_', not starting with a digit; got {:?}",
                 self.database
             )));
+        }
+        if self.retention_days == Some(0) {
+            return Err(StoreError::InvalidConfig(
+                "clickhouse.retention_days must be at least 1 (leave it out to keep everything)"
+                    .to_string(),
+            ));
         }
         if self.user.is_empty() {
             return Err(StoreError::InvalidConfig(

@@ -25,10 +25,13 @@ mod alerts;
 mod config;
 mod error;
 mod filters;
+mod maintenance;
 mod migrate;
 mod post_search;
 mod queries;
 mod query_catalog;
+mod rollup;
+mod rollup_queries;
 mod schema;
 mod sink;
 pub mod stage;
@@ -41,11 +44,14 @@ pub use clickhouse::error::Error as ClickHouseError;
 pub use config::{StoreConfig, DEFAULT_CLICKHOUSE_URL, DEFAULT_DATABASE, DEFAULT_USER};
 pub use error::StoreError;
 pub use filters::{PostFilter, TimeRange, TrendGroupBy, TrendInterval};
+pub use maintenance::{run_maintenance, MaintenanceSettings};
 pub use post_search::{CursorError, PostCursor, PostPage, PostQuery, StoredPost, StoryPostQuery};
 pub use queries::{all_query_sql, migration_sql, StatementSql, NOT_DELETED_CONDITION};
+pub use rollup::{RollupCoverage, RollupRefresh};
 pub use schema::{
     latest_schema_version, Migration, ALERT_ACTIONS_TABLE, ALERT_EVENTS_TABLE,
-    COLLECTOR_HEALTH_TABLE, MIGRATIONS, POSTS_TABLE, POST_DELETES_TABLE, SCHEMA_MIGRATIONS_TABLE,
+    COLLECTOR_HEALTH_TABLE, MIGRATIONS, POSTS_TABLE, POST_DELETES_TABLE, ROLLUP_GENERATIONS_TABLE,
+    ROLLUP_MARKS_TABLE, SCHEMA_MIGRATIONS_TABLE, TREND_ROLLUP_TABLE, TREND_ROLLUP_TOTALS_TABLE,
     WATCH_POSTS_TABLE,
 };
 pub use store::PostStore;

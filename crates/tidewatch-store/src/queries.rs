@@ -17,6 +17,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use clickhouse::sql::Identifier;
 
 use crate::error::StoreError;
+use crate::rollup::{DROP_ROLLUP_PARTITION, DROP_ROLLUP_TOTALS_PARTITION};
 use crate::schema::POSTS_TABLE;
 use crate::store::PostStore;
 
@@ -111,8 +112,8 @@ impl PostStore {
         Ok(days)
     }
 
-    /// Retention: drops every daily partition of `posts` (and of `watch_posts`) before `today − days` and returns the
-    /// days dropped. Running it again drops nothing more.
+    /// Retention: drops every daily partition of `posts` (and of `watch_posts`, `trend_rollup`
+    /// and `trend_rollup_totals`) before `today − days` and returns the days dropped. Running it again drops nothing more.
     pub async fn drop_partitions_older_than(
         &self,
         days: u32,
@@ -126,18 +127,14 @@ impl PostStore {
             if day >= oldest_day_kept {
                 continue;
             }
-            self.client()
-                .query(DROP_POST_PARTITION)
-                .bind(partition_of_day(day))
-                .execute()
-                .await
-                .map_err(StoreError::clickhouse("drop post partition"))?;
-            self.client()
-                .query(DROP_WATCH_POST_PARTITION)
-                .bind(partition_of_day(day))
-                .execute()
-                .await
-                .map_err(StoreError::clickhouse("drop watch post partition"))?;
+            for (statement, operation) in RETENTION_DROPS {
+                self.client()
+                    .query(statement)
+                    .bind(partition_of_day(day))
+                    .execute()
+                    .await
+                    .map_err(StoreError::clickhouse(operation))?;
+            }
             tracing::info!(database = %self.database(), %day, "retention dropped posts partition");
             dropped.push(day);
         }
@@ -163,6 +160,16 @@ pub(crate) const READ_SCHEMA_MIGRATIONS: &str = "SELECT DISTINCT version FROM ? 
 pub(crate) const CREATE_DATABASE: &str = "CREATE DATABASE IF NOT EXISTS ?";
 const DROP_POST_PARTITION: &str = "ALTER TABLE posts DROP PARTITION ?";
 const DROP_WATCH_POST_PARTITION: &str = "ALTER TABLE watch_posts DROP PARTITION ?";
+
+/// What retention drops for one day, in order: `posts` last, because the days to drop are read
+/// from `posts`: a failure part way leaves the day listed, and the next round drops the rest
+/// (dropping a partition that is already gone does nothing).
+const RETENTION_DROPS: [(&str, &str); 4] = [
+    (DROP_ROLLUP_TOTALS_PARTITION, "drop rollup totals partition"),
+    (DROP_ROLLUP_PARTITION, "drop rollup partition"),
+    (DROP_WATCH_POST_PARTITION, "drop watch post partition"),
+    (DROP_POST_PARTITION, "drop post partition"),
+];
 pub(crate) const PING: &str = "SELECT toUInt8(1)";
 pub(crate) const SERVER_VERSION: &str = "SELECT version()";
 pub(crate) const DROP_DATABASE: &str = "DROP DATABASE IF EXISTS ?";
@@ -238,6 +245,18 @@ pub fn all_query_sql(database: &str, retention_day: NaiveDate) -> Vec<StatementS
             "drop watch post partition",
             true,
             DROP_WATCH_POST_PARTITION,
+            |query| query.bind(partition_of_day(retention_day)),
+        ),
+        render(
+            "drop rollup partition",
+            true,
+            DROP_ROLLUP_PARTITION,
+            |query| query.bind(partition_of_day(retention_day)),
+        ),
+        render(
+            "drop rollup totals partition",
+            true,
+            DROP_ROLLUP_TOTALS_PARTITION,
             |query| query.bind(partition_of_day(retention_day)),
         ),
         render("drop database", false, DROP_DATABASE, |query| {
@@ -348,6 +367,17 @@ mod tests {
             "LIST_ACTIVE_PARTITIONS",
             "DROP_POST_PARTITION",
             "DROP_WATCH_POST_PARTITION",
+            "DROP_ROLLUP_PARTITION",
+            "DROP_ROLLUP_TOTALS_PARTITION",
+            "ROLLUP_TOTALS",
+            "BACKFILL_ROLLUP_MARKS",
+            "MARK_BUCKETS",
+            "MARK_DELETED_POST_BUCKETS",
+            "SERVER_NOW",
+            "DIRTY_BUCKETS",
+            "CLEAN_BUCKETS",
+            "RECORD_GENERATIONS",
+            "SUPERSEDED_BUCKETS",
             "LIST_WATCHES",
             "LIST_STORIES",
             "STORY_EVENTS",
@@ -381,6 +411,7 @@ mod tests {
             include_str!("stories.rs"),
             include_str!("trends.rs"),
             include_str!("query_catalog.rs"),
+            include_str!("rollup.rs"),
         ];
         let mut seen = 0;
         for argument in sources.iter().flat_map(|source| query_arguments(source)) {

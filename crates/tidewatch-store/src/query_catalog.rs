@@ -2,9 +2,12 @@
 //! the tests can run each one on ClickHouse 18.16 and on current ClickHouse (chdb).
 //!
 //! Guarantees: every SQL text the query layer can send is here at least once: each trend table ×
-//! grouping, and each other statement; samples bind hostile text (quotes, backslashes, `%`,
-//! comment markers, non-ASCII) so the escaping is exercised too. Read-only: nothing here changes
-//! data.
+//! grouping, raw and from the rollup (with and without raw spans), the rollup worker's and the
+//! sink's bookkeeping, and each other statement; samples bind hostile text (quotes, backslashes, `%`,
+//! comment markers, non-ASCII) so the escaping is exercised too. Nothing here changes posts;
+//! the rollup statements write only rollup bookkeeping for sample buckets.
+
+use std::collections::HashMap;
 
 use chrono::DateTime;
 
@@ -15,6 +18,16 @@ use crate::post_search::{
     StoryPostQuery,
 };
 use crate::queries::{render, StatementSql};
+use crate::rollup::{
+    plan_range, RangePlan, CLEAN_BUCKETS, DELETE_SUPERSEDED_GENERATIONS, DELETE_SUPERSEDED_ROLLUPS,
+    DELETE_SUPERSEDED_TOTALS, DIRTY_BUCKETS, MARK_BUCKETS, MARK_DELETED_POST_BUCKETS,
+    MAX_RAW_SPANS, RECORD_GENERATIONS, ROLLUP_POSTS, ROLLUP_TOTALS, ROLLUP_WATCH_POSTS, SERVER_NOW,
+    SUPERSEDED_BUCKETS,
+};
+use crate::rollup_queries::{
+    bind_rollup_share_of_voice, bind_rollup_trend, bind_totals_trend, rollup_share_of_voice_sql,
+    rollup_trend_sql, totals_kind, totals_trend_sql,
+};
 use crate::stories::{bind_stories, StoryQuery, LIST_STORIES};
 use crate::trends::{
     bind_share_of_voice, bind_trend, share_of_voice_sql, trend_sql, TrendQuery, TrendSource,
@@ -41,6 +54,92 @@ fn sample_filter(with_values: bool) -> PostFilter {
         languages: vec!["en".into()],
         labels: vec!["negative".into()],
     }
+}
+
+/// A plan reading only the rollup, and one mixing it with raw spans at both edges.
+fn sample_plans() -> [RangePlan; 2] {
+    let range = sample_range();
+    let (from, to) = (range.from.timestamp() as u32, range.to.timestamp() as u32);
+    let clean: HashMap<u32, u64> = (from / 300..to / 300)
+        .map(|bucket| (bucket * 300, 1_u64))
+        .collect();
+    let rollup_only = plan_range(from, to, &clean, MAX_RAW_SPANS);
+    let mixed = plan_range(from + 10, to - 10, &clean, MAX_RAW_SPANS);
+    [rollup_only, mixed]
+}
+
+/// The rollup worker's and the sink's statements (they write only rollup bookkeeping).
+fn rollup_maintenance_sql() -> Vec<StatementSql> {
+    let buckets = vec![1_424_649_600_u32, 1_424_649_900];
+    vec![
+        render("server clock", true, SERVER_NOW, |query| query),
+        render("mark rollup buckets", true, MARK_BUCKETS, |query| {
+            query.bind(&buckets)
+        }),
+        render(
+            "mark deleted post buckets",
+            true,
+            MARK_DELETED_POST_BUCKETS,
+            |query| query.bind(1_u64),
+        ),
+        render("dirty rollup buckets", true, DIRTY_BUCKETS, |query| {
+            query.bind(120_u32).bind(100_u64)
+        }),
+        render("clean rollup buckets", true, CLEAN_BUCKETS, |query| {
+            query
+                .bind(buckets[0])
+                .bind(buckets[1])
+                .bind(buckets[0])
+                .bind(buckets[1])
+        }),
+        render("compute watch rollup", true, ROLLUP_WATCH_POSTS, |query| {
+            query
+                .bind(2_u64)
+                .bind(buckets[0])
+                .bind(buckets[1] + 300)
+                .bind(&buckets)
+        }),
+        render("compute posts rollup", true, ROLLUP_POSTS, |query| {
+            query
+                .bind(2_u64)
+                .bind(buckets[0])
+                .bind(buckets[1] + 300)
+                .bind(&buckets)
+        }),
+        render("compute rollup totals", true, ROLLUP_TOTALS, |query| {
+            query.bind(2_u64).bind(buckets[0]).bind(buckets[1] + 300)
+        }),
+        render(
+            "record rollup generation",
+            true,
+            RECORD_GENERATIONS,
+            |query| query.bind(&buckets).bind(2_u64).bind(buckets[0]),
+        ),
+        render(
+            "superseded rollup buckets",
+            true,
+            SUPERSEDED_BUCKETS,
+            |query| query.bind(100_u64),
+        ),
+        render(
+            "delete superseded rollups",
+            true,
+            DELETE_SUPERSEDED_ROLLUPS,
+            |query| query.bind(&buckets).bind(vec![1_u64, 1]),
+        ),
+        render(
+            "delete superseded rollup totals",
+            true,
+            DELETE_SUPERSEDED_TOTALS,
+            |query| query.bind(&buckets).bind(vec![1_u64, 1]),
+        ),
+        render(
+            "delete superseded generations",
+            true,
+            DELETE_SUPERSEDED_GENERATIONS,
+            |query| query.bind(&buckets).bind(vec![1_u64, 1]),
+        ),
+    ]
 }
 
 /// The query layer's statements, reads only.
@@ -86,8 +185,51 @@ pub(crate) fn query_layer_sql() -> Vec<StatementSql> {
             statements.push(render(&name, true, &sql, |query| {
                 bind_trend(query, &request)
             }));
+            for plan in sample_plans() {
+                let name = format!(
+                    "rollup trends {table_name} by {} with {} raw spans",
+                    group_by.as_str(),
+                    plan.raw_spans.len()
+                );
+                let sql = rollup_trend_sql(source, *group_by, plan.raw_spans.len());
+                statements.push(render(&name, true, &sql, |query| {
+                    bind_rollup_trend(query, &request, &plan)
+                }));
+                // The same request unfiltered (one watch when selected) reads the totals.
+                let mut unfiltered = TrendQuery {
+                    filter: PostFilter {
+                        watches: request.filter.watches.iter().take(1).cloned().collect(),
+                        ..PostFilter::default()
+                    },
+                    ..request.clone()
+                };
+                if source != TrendSource::SelectedWatches {
+                    unfiltered.filter.watches.clear();
+                }
+                let kind = totals_kind(&unfiltered).expect("unfiltered 5-minute trends use totals");
+                let name = format!(
+                    "rollup totals trends {table_name} by {} with {} raw spans",
+                    group_by.as_str(),
+                    plan.raw_spans.len()
+                );
+                let sql = totals_trend_sql(source, *group_by, kind, plan.raw_spans.len());
+                statements.push(render(&name, true, &sql, |query| {
+                    bind_totals_trend(query, &unfiltered, &plan)
+                }));
+            }
         }
     }
+    for plan in sample_plans() {
+        let name = format!(
+            "rollup share of voice with {} raw spans",
+            plan.raw_spans.len()
+        );
+        let sql = rollup_share_of_voice_sql(plan.raw_spans.len());
+        statements.push(render(&name, true, &sql, |query| {
+            bind_rollup_share_of_voice(query, &plan, &sample_filter(true))
+        }));
+    }
+    statements.extend(rollup_maintenance_sql());
     statements.push(render(
         "share of voice",
         true,
@@ -162,6 +304,16 @@ mod tests {
             .count();
         // Every watch by watch; selected watches × 4 groupings; posts × 3 (not by watch).
         assert_eq!(trend_variants, 8);
+        let rollup_variants = statements
+            .iter()
+            .filter(|statement| statement.name.starts_with("rollup trends "))
+            .count();
+        assert_eq!(rollup_variants, 8 * 2);
+        let totals_variants = statements
+            .iter()
+            .filter(|statement| statement.name.starts_with("rollup totals trends "))
+            .count();
+        assert_eq!(totals_variants, 8 * 2);
         for statement in &statements {
             assert!(!statement.sql.contains('?'), "unbound: {}", statement.name);
         }

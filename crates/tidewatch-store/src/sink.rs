@@ -8,6 +8,8 @@
 //!   retries the whole batch, or restarts and gets it redelivered. That is safe because writing a
 //!   post again never changes any count (see `schema.rs` and `queries.rs`);
 //! * posts go to `posts` in one `INSERT` (RowBinary); deletes go to `post_deletes` in one more;
+//! * after the rows are acknowledged, the 5-minute buckets they touch (and those of the posts
+//!   the deletes remove) are marked as changed, so no rollup computed earlier is read for them;
 //!   an empty slice does nothing and touches no server;
 //! * all rows of one call share one version, higher than any earlier call of this store, so the
 //!   latest delivery of a post is the one queries show.
@@ -27,6 +29,7 @@ use serde::Serialize;
 use tidewatch_model::{PostKind, ScoredPost};
 
 use crate::error::StoreError;
+use crate::rollup::ROLLUP_SECONDS;
 use crate::schema::{POSTS_TABLE, POST_DELETES_TABLE, WATCH_POSTS_TABLE};
 use crate::store::PostStore;
 
@@ -59,6 +62,16 @@ impl PostStore {
             "insert watch posts",
         )
         .await?;
+        // Only now, with the rows acknowledged, may their buckets be marked (see `rollup.rs`).
+        let buckets = routed
+            .posts
+            .iter()
+            .map(|post| post.created_at / ROLLUP_SECONDS * ROLLUP_SECONDS)
+            .collect();
+        self.mark_rollup_buckets(buckets).await?;
+        if !routed.deletes.is_empty() {
+            self.mark_deleted_post_buckets(stamp.version).await?;
+        }
         tracing::debug!(
             posts = routed.posts.len(),
             deletes = routed.deletes.len(),

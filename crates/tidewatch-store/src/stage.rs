@@ -3,7 +3,8 @@
 //! Guarantees: a batch's offsets are committed only after ClickHouse acknowledged its insert (and
 //! its dead letters were produced); transient ClickHouse errors are retried with backoff without
 //! committing; a record that cannot be parsed, or that ClickHouse refuses on its own, goes to the
-//! dead-letter topic and the stage goes on. Redelivered posts are collapsed by the table (see
+//! dead-letter topic and the stage goes on. The store maintenance (trend rollups, retention; see
+//! `maintenance.rs`) runs beside the stage and stops when it stops. Redelivered posts are collapsed by the table (see
 //! `schema`), so at-least-once delivery never counts a post twice.
 
 use std::time::Instant;
@@ -51,6 +52,14 @@ pub async fn run_store_stage(
     let stage = settings.stage.as_str();
     let mut totals = StageTotals::default();
     tracing::info!(stage, database = store.database(), "stage started");
+    // Rollups and retention run beside the stage and stop with it, however it ends.
+    let maintenance_cancel = cancel.child_token();
+    let _stop_maintenance = maintenance_cancel.clone().drop_guard();
+    let maintenance = tokio::spawn(crate::run_maintenance(
+        store.clone(),
+        crate::MaintenanceSettings::from_config(store.config()),
+        maintenance_cancel.clone(),
+    ));
     loop {
         let batch = match poll_input(&mut consumer, &settings, &cancel).await? {
             Input::Batch(batch) => batch,
@@ -97,6 +106,10 @@ pub async fn run_store_stage(
         let stored = posts.len() as u64 - refused;
         let dead_lettered = dead_letters.len() as u64;
         totals.add_batch(stage, batch.len() as u64, stored, dead_lettered, started);
+    }
+    maintenance_cancel.cancel();
+    if let Err(error) = maintenance.await {
+        tracing::warn!(stage, %error, "store maintenance task failed");
     }
     Ok(finish(consumer, stage, totals)?)
 }

@@ -26,6 +26,11 @@ use crate::filters::{
     bind_filter, filter_condition, serialize_time, time_of_seconds, PostFilter, TimeRange,
     TrendGroupBy, TrendInterval,
 };
+use crate::rollup::{RangePlan, ROLLUP_SECONDS};
+use crate::rollup_queries::{
+    bind_rollup_share_of_voice, bind_rollup_trend, bind_totals_trend, rollup_share_of_voice_sql,
+    rollup_trend_sql, totals_kind, totals_trend_sql,
+};
 use crate::store::PostStore;
 
 /// Which table a trend query folds.
@@ -40,12 +45,12 @@ pub(crate) enum TrendSource {
 }
 
 /// The SQL of each column a trend reads, per table (closed set: no user text).
-struct TrendColumns {
-    table: &'static str,
-    language: &'static str,
-    author: &'static str,
+pub(crate) struct TrendColumns {
+    pub(crate) table: &'static str,
+    pub(crate) language: &'static str,
+    pub(crate) author: &'static str,
     /// The watch filter, or nothing for `posts` (which is never filtered by watch).
-    watch_filter: &'static str,
+    pub(crate) watch_filter: &'static str,
 }
 
 const WATCH_POSTS_COLUMNS: TrendColumns = TrendColumns {
@@ -67,7 +72,7 @@ const POSTS_COLUMNS: TrendColumns = TrendColumns {
     watch_filter: "",
 };
 
-fn columns_of(source: TrendSource) -> &'static TrendColumns {
+pub(crate) fn columns_of(source: TrendSource) -> &'static TrendColumns {
     match source {
         TrendSource::WatchPosts => &WATCH_POSTS_COLUMNS,
         TrendSource::SelectedWatches => &SELECTED_WATCHES_COLUMNS,
@@ -75,7 +80,7 @@ fn columns_of(source: TrendSource) -> &'static TrendColumns {
     }
 }
 
-fn group_expression(columns: &TrendColumns, group_by: TrendGroupBy) -> &'static str {
+pub(crate) fn group_expression(columns: &TrendColumns, group_by: TrendGroupBy) -> &'static str {
     match group_by {
         TrendGroupBy::Watch => "watch",
         TrendGroupBy::Source => "source",
@@ -100,6 +105,22 @@ fn trend_conditions(columns: &TrendColumns) -> String {
     )
 }
 
+/// The measures of a raw trend group, in `TrendRow` order after bucket and group: counts per
+/// label, the compound sum in units of 0.0001, scored posts, distinct non-empty authors (by
+/// 64-bit hash, like the rollup's states).
+pub(crate) fn trend_measures_sql(columns: &TrendColumns) -> String {
+    format!(
+        "count() AS posts,
+       countIf(label = 'negative') AS negative,
+       countIf(label = 'neutral') AS neutral,
+       countIf(label = 'positive') AS positive,
+       sum(toInt64(round(ifNull(compound, 0.) * 10000))) AS compound_units,
+       toUInt64(countIf(isNotNull(compound))) AS scored,
+       uniqExactIf(cityHash64({author}), {author} != '') AS authors",
+        author = columns.author,
+    )
+}
+
 /// The trend statement for one table and grouping (both closed enums: no user text).
 /// `FINAL` folds redeliveries exactly: duplicates of a post share the table's whole sorting key
 /// and, being partitioned by `created_at`, the same partition.
@@ -107,19 +128,13 @@ pub(crate) fn trend_sql(source: TrendSource, group_by: TrendGroupBy) -> String {
     let columns = columns_of(source);
     format!(
         "SELECT toUInt32(intDiv(toUInt32(created_at), ?) * ?) AS bucket, {group} AS grp,
-       count() AS posts,
-       countIf(label = 'negative') AS negative,
-       countIf(label = 'neutral') AS neutral,
-       countIf(label = 'positive') AS positive,
-       sum(ifNull(compound, 0.)) AS compound_sum,
-       toUInt64(countIf(isNotNull(compound))) AS scored,
-       uniqExactIf({author}, {author} != '') AS authors
+       {measures}
 FROM {table} FINAL
 WHERE {conditions}
 GROUP BY bucket, grp
 ORDER BY bucket, grp",
         group = group_expression(columns, group_by),
-        author = columns.author,
+        measures = trend_measures_sql(columns),
         table = columns.table,
         conditions = trend_conditions(columns),
     )
@@ -144,6 +159,17 @@ GROUP BY watch
 ORDER BY posts DESC, watch",
         conditions = trend_conditions(&WATCH_POSTS_COLUMNS),
     )
+}
+
+/// Which statement reads a trend range.
+#[derive(Clone, Copy)]
+enum TrendRead<'a> {
+    /// The base tables only.
+    Raw,
+    /// Clean buckets from `trend_rollup` (author states merged), the rest raw.
+    Rollup(&'a RangePlan),
+    /// Clean buckets from `trend_rollup_totals` (finished numbers), the rest raw.
+    Totals(&'a RangePlan, (u8, u8)),
 }
 
 /// A trend request; `filter.watches` empty and `group_by` not `Watch` reads all posts.
@@ -175,7 +201,8 @@ struct TrendRow {
     negative: u64,
     neutral: u64,
     positive: u64,
-    compound_sum: f64,
+    /// Sum of compound in units of 0.0001 (exact: VADER rounds compound to 4 places).
+    compound_units: i64,
     scored: u64,
     authors: u64,
 }
@@ -225,7 +252,8 @@ fn bucket_of_row(row: TrendRow) -> TrendBucket {
         negative_share: rounded_share(row.negative, row.posts),
         neutral_share: rounded_share(row.neutral, row.posts),
         positive_share: rounded_share(row.positive, row.posts),
-        mean_compound: (row.scored > 0).then(|| round4(row.compound_sum / row.scored as f64)),
+        mean_compound: (row.scored > 0)
+            .then(|| round4(row.compound_units as f64 / 10_000.0 / row.scored as f64)),
         group: row.group,
         posts: row.posts,
         negative: row.negative,
@@ -266,8 +294,35 @@ pub(crate) fn bind_share_of_voice(
 impl PostStore {
     /// Volume and sentiment per bucket and group; see the module docs.
     pub async fn trends(&self, request: &TrendQuery) -> Result<Vec<TrendBucket>, StoreError> {
-        let sql = trend_sql(request.source(), request.group_by);
-        let rows: Vec<TrendRow> = bind_trend(self.client().query(&sql), request)
+        let plan = self
+            .trend_range_plan(&request.range, request.interval)
+            .await?;
+        let read = match &plan {
+            None => TrendRead::Raw,
+            Some(plan) => match totals_kind(request) {
+                Some(kind) => TrendRead::Totals(plan, kind),
+                None => TrendRead::Rollup(plan),
+            },
+        };
+        let sql = match read {
+            TrendRead::Raw => trend_sql(request.source(), request.group_by),
+            TrendRead::Rollup(plan) => {
+                rollup_trend_sql(request.source(), request.group_by, plan.raw_spans.len())
+            }
+            TrendRead::Totals(plan, kind) => totals_trend_sql(
+                request.source(),
+                request.group_by,
+                kind,
+                plan.raw_spans.len(),
+            ),
+        };
+        let query = self.client().query(&sql);
+        let query = match read {
+            TrendRead::Raw => bind_trend(query, request),
+            TrendRead::Rollup(plan) => bind_rollup_trend(query, request, plan),
+            TrendRead::Totals(plan, _) => bind_totals_trend(query, request, plan),
+        };
+        let rows: Vec<TrendRow> = query
             .fetch_all()
             .await
             .map_err(StoreError::clickhouse("trends"))?;
@@ -281,12 +336,22 @@ impl PostStore {
         range: &TimeRange,
         filter: &PostFilter,
     ) -> Result<Vec<WatchShare>, StoreError> {
-        let sql = share_of_voice_sql();
-        let rows: Vec<(String, u64, u64)> =
-            bind_share_of_voice(self.client().query(&sql), range, filter)
-                .fetch_all()
-                .await
-                .map_err(StoreError::clickhouse("share of voice"))?;
+        let plan = self
+            .trend_range_plan(range, TrendInterval::FiveMinutes)
+            .await?;
+        let sql = match &plan {
+            Some(plan) => rollup_share_of_voice_sql(plan.raw_spans.len()),
+            None => share_of_voice_sql(),
+        };
+        let query = self.client().query(&sql);
+        let query = match &plan {
+            Some(plan) => bind_rollup_share_of_voice(query, plan, filter),
+            None => bind_share_of_voice(query, range, filter),
+        };
+        let rows: Vec<(String, u64, u64)> = query
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("share of voice"))?;
         metrics::counter!("tidewatch_store_queries_total", "query" => "share_of_voice")
             .increment(1);
         let total: u64 = rows.iter().map(|(_, posts, _)| posts).sum();
@@ -299,6 +364,26 @@ impl PostStore {
                 negative_share: rounded_share(negative, posts),
             })
             .collect())
+    }
+
+    /// How to read `range`: `Some` plan when some whole 5-minute buckets of it can be read from
+    /// the rollup (the interval must be a multiple of the rollup's), `None` to read it all raw.
+    async fn trend_range_plan(
+        &self,
+        range: &TimeRange,
+        interval: TrendInterval,
+    ) -> Result<Option<RangePlan>, StoreError> {
+        if !interval.seconds().is_multiple_of(ROLLUP_SECONDS) {
+            return Ok(None);
+        }
+        let (from, to) = range.as_clickhouse_seconds();
+        let plan = self.plan_rollup_range(from, to).await?;
+        if plan.rollup_buckets.is_empty() {
+            return Ok(None);
+        }
+        metrics::counter!("tidewatch_store_rollup_buckets_read_total")
+            .increment(plan.rollup_buckets.len() as u64);
+        Ok(Some(plan))
     }
 
     /// Watch names seen in posts or alert events, sorted.

@@ -211,3 +211,48 @@ pub(crate) fn seeded_posts(count: usize, seed: u64) -> Vec<ScoredPost> {
     }
     posts
 }
+
+/// `count` distinct posts spread over `span_seconds` from `start`, with the variety the rollup
+/// must keep exact: authors from a pool of 25 (so authors repeat within and across buckets),
+/// one in eight without any author, languages `en` / `de` / `fr` (one in five declared but not
+/// detected), watches in random subsets, one in ten unscored.
+pub(crate) fn varied_posts(
+    count: usize,
+    seed: u64,
+    start: DateTime<Utc>,
+    span_seconds: u64,
+) -> Vec<ScoredPost> {
+    const LANGUAGES: [&str; 3] = ["en", "de", "fr"];
+    let mut random = SplitMix64(seed);
+    let mut posts = Vec::with_capacity(count);
+    for index in 0..count {
+        let source = SOURCES[random.below(3) as usize];
+        let source_id = format!("v{seed}-{index}");
+        let created_at = start + chrono::Duration::seconds(random.below(span_seconds) as i64);
+        let mut post = post_at(source, &source_id, created_at);
+        post.author = match random.below(8) {
+            0 => None,
+            _ => Some(Author {
+                id: Some(format!("pool-{}", random.below(25))),
+                handle: None,
+                followers: None,
+            }),
+        };
+        let language = LANGUAGES[random.below(3) as usize];
+        post.lang = Some(language.to_string());
+        let watches: Vec<&str> = WATCH_NAMES[..3]
+            .iter()
+            .copied()
+            .filter(|_| random.below(100) < 50)
+            .collect();
+        let compound = if random.below(10) == 0 {
+            None
+        } else {
+            Some((random.below(20_001) as f64 - 10_000.0) / 10_000.0)
+        };
+        let mut scored = scored_at(post, &watches, compound);
+        scored.lang_detected = (random.below(5) != 0).then(|| language.to_string());
+        posts.push(scored);
+    }
+    posts
+}
