@@ -1,5 +1,6 @@
 //! End to end through the real broker and ClickHouse: replay → Kafka → score → Kafka → store →
-//! ClickHouse, with the stages as separate processes, as in production.
+//! ClickHouse, with the stages as separate processes, as in production; the store stage also
+//! keeps the trend rollup.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,21 @@ fn watch_count(database: &str, watch: &str) -> u64 {
     clickhouse_number(&format!(
         "SELECT count() FROM {database}.posts FINAL WHERE has(watches, '{watch}')"
     ))
+}
+
+/// True when every 5-minute bucket that has posts is clean: rolled up after its last change.
+fn rollup_covers_every_bucket(database: &str) -> bool {
+    let buckets_with_posts = clickhouse_number(&format!(
+        "SELECT uniqExact(intDiv(toUInt32(created_at), 300)) FROM {database}.posts"
+    ));
+    let clean = clickhouse_number(&format!(
+        "SELECT count() FROM (SELECT bucket FROM (\
+           SELECT bucket, marked_at AS marked, toDateTime(0) AS started FROM {database}.rollup_marks \
+           UNION ALL \
+           SELECT bucket, toDateTime(0) AS marked, started_at AS started FROM {database}.rollup_generations) \
+         GROUP BY bucket HAVING max(started) > max(marked))"
+    ));
+    clean >= buckets_with_posts
 }
 
 #[test]
@@ -44,12 +60,27 @@ fn replays_100k_posts_through_kafka_into_clickhouse_exactly_once_each() {
         "THROUGHPUT kafka: 100000 posts replay → score → store → ClickHouse in {seconds:.2}s = {:.0} posts/s",
         100_000.0 / seconds
     );
+    // The store stage's rollup worker (every 10 s by default) covers every bucket, each post
+    // once in the latest generation of its bucket.
+    let rolled_up = all_stored
+        && wait_until(Duration::from_secs(120), || {
+            rollup_covers_every_bucket(&name)
+        });
     stop_gracefully(&mut score, "score");
     stop_gracefully(&mut store, "store");
     assert!(
         all_stored,
         "only {} of 100000 posts reached ClickHouse",
         posts_count(&name)
+    );
+    assert!(rolled_up, "the store stage did not roll every bucket up");
+    assert_eq!(
+        clickhouse_number(&format!(
+            "SELECT sum(posts) FROM {name}.trend_rollup WHERE scope = 0 AND (bucket, generation) IN \
+             (SELECT bucket, max(generation) FROM {name}.rollup_generations GROUP BY bucket)"
+        )),
+        100_000,
+        "the rollup counts each post once"
     );
 
     assert_eq!(posts_count(&name), 100_000);

@@ -215,6 +215,9 @@ async fn retention_drops_only_whole_old_daily_partitions() {
         .await
         .unwrap();
     assert_eq!(store.post_partition_days().await.unwrap().len(), 5);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let rolled_up = store.refresh_rollups(0, 100).await.unwrap();
+    assert_eq!(rolled_up.buckets, 5);
 
     let dropped = store.drop_partitions_older_than(7, today).await.unwrap();
     let day = |age: u64| today - Days::new(age);
@@ -224,6 +227,20 @@ async fn retention_drops_only_whole_old_daily_partitions() {
         vec![day(7), day(1), day(0)]
     );
     assert_eq!(store.count_posts().await.unwrap(), 3);
+    for table in ["trend_rollup", "trend_rollup_totals"] {
+        let days: Vec<u32> = store
+            .client()
+            .query("SELECT DISTINCT toUInt32(toYYYYMMDD(bucket)) AS day FROM ? ORDER BY day")
+            .bind(clickhouse::sql::Identifier(table))
+            .fetch_all()
+            .await
+            .unwrap();
+        let kept: Vec<u32> = [7, 1, 0]
+            .iter()
+            .map(|age| day(*age).format("%Y%m%d").to_string().parse().unwrap())
+            .collect();
+        assert_eq!(days, kept, "{table} keeps the same days as posts");
+    }
     assert!(store
         .drop_partitions_older_than(7, today)
         .await
