@@ -45,12 +45,8 @@ impl std::fmt::Debug for Deliverer {
 
 /// The `Retry-After` header as a wait: delta seconds, or an HTTP date relative to `now`.
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    tidewatch_model::retry::parse_retry_after(value, now)
 }
 
 impl Deliverer {
@@ -177,18 +173,12 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     #[test]
-    fn retry_after_reads_seconds_and_dates() {
+    fn retry_after_reads_the_header_when_present() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut headers = HeaderMap::new();
         assert_eq!(retry_after(&headers, now), None);
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
-        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(90)));
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(&earlier).unwrap());
-        assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);
     }

@@ -43,14 +43,7 @@ pub struct Outbox {
     pending: VecDeque<PendingDelivery>,
 }
 
-/// The wait before retry number `attempt` (0-based): between half and all of
-/// `base * 2^attempt`, capped at `max`; `unit` is a random number in `[0, 1)`.
-pub fn backoff(attempt: u32, base: Duration, max: Duration, unit: f64) -> Duration {
-    let full = base
-        .saturating_mul(2u32.saturating_pow(attempt.min(30)))
-        .min(max);
-    full.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 1.0))
-}
+pub use tidewatch_model::retry::backoff;
 
 impl Outbox {
     pub fn new(capacity: usize) -> Self {
@@ -151,7 +144,6 @@ mod tests {
     use super::*;
     use crate::notification::{Message, WebhookBody};
     use crate::test_support::event;
-    use proptest::prelude::*;
     use tidewatch_model::{AlertState, Severity};
 
     fn note(id: &str, receiver: &str, story: &str) -> Notification {
@@ -223,19 +215,5 @@ mod tests {
         let pending: Vec<PendingDelivery> = serde_json::from_str(&json).unwrap();
         let restored = Outbox::restore(4, pending);
         assert_eq!(restored, outbox);
-    }
-
-    proptest! {
-        #[test]
-        fn backoff_stays_within_half_and_all_of_the_capped_exponential(
-            attempt in 0u32..100, base_ms in 1u64..10_000, max_ms in 1u64..1_000_000, unit in 0.0f64..1.0,
-        ) {
-            let base = Duration::from_millis(base_ms);
-            let max = Duration::from_millis(max_ms.max(base_ms));
-            let wait = backoff(attempt, base, max, unit);
-            let full = base.saturating_mul(2u32.saturating_pow(attempt.min(30))).min(max);
-            prop_assert!(wait <= full);
-            prop_assert!(wait >= full / 2);
-        }
     }
 }

@@ -9,6 +9,7 @@ mod action;
 mod alert;
 mod dead_letter;
 mod post;
+pub mod retry;
 mod topics;
 
 pub use action::{AlertAction, AlertActionKind};
