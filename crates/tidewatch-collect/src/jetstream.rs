@@ -19,15 +19,13 @@
 use crate::bluesky;
 use crate::config::BlueskySource;
 use crate::cursor::{Checkpoint, CheckpointStore};
-use crate::limits::backoff;
 use crate::outlet::{record_error, Cycle, Outlet};
 use crate::poll::STAGE;
 use crate::reporter::HealthReporter;
-use crate::stream::{connect, session, BatchLimits, Ended, StreamState};
+use crate::stream::{connect, session, BatchLimits, Ended, Reconnect, StreamState};
 use chrono::Utc;
 use std::time::Duration;
 use tidewatch_model::DeadLetter;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Where a subscription starts.
@@ -111,7 +109,7 @@ impl Jetstream {
             batch_size: self.config.batch_size.max(1),
             max_wait: Duration::from_millis(self.config.batch_max_wait_ms),
         };
-        let mut attempt = 0u32;
+        let mut reconnect = Reconnect::default();
         while !cancel.is_cancelled() {
             let resume = resume_from(
                 self.checkpoint.time_us,
@@ -157,22 +155,12 @@ impl Jetstream {
             let Ended::Dropped { reason, delivered } = ended else {
                 return;
             };
-            if delivered {
-                attempt = 0;
-            }
-            tracing::warn!(source = %name, %reason, "jetstream disconnected, reconnecting");
-            record_error(&name, "disconnected");
-            health.record_failure(&name, &reason, false, Instant::now(), Utc::now());
-            let wait = backoff(
-                attempt,
-                Duration::from_secs(1),
-                Duration::from_secs(60),
-                fastrand::f64(),
-            );
-            attempt = attempt.saturating_add(1);
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+            let dropped = (reason.as_str(), delivered);
+            if !reconnect
+                .after_drop("jetstream", &name, dropped, &health, &cancel)
+                .await
+            {
+                return;
             }
         }
     }

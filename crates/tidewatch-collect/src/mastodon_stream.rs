@@ -14,16 +14,14 @@
 //! * Reconnects back off (1 s doubling to 60 s, jittered), reset once a session delivered.
 
 use crate::fetch::FetchError;
-use crate::limits::backoff;
 use crate::mastodon::{self, StreamEvent};
 use crate::outlet::{poll_cycle, record_error, Cycle};
 use crate::poll::{Poller, STAGE};
 use crate::source::MastodonSource;
-use crate::stream::{connect, session, BatchLimits, Ended, StreamState};
+use crate::stream::{connect, session, BatchLimits, Ended, Reconnect, StreamState};
 use chrono::Utc;
 use std::time::Duration;
 use tidewatch_model::DeadLetter;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// One streaming Mastodon source.
@@ -54,7 +52,7 @@ impl MastodonStream {
             batch_size: 200,
             max_wait: Duration::from_secs(1),
         };
-        let mut attempt = 0u32;
+        let mut reconnect = Reconnect::default();
         loop {
             // Catch up over REST until a cycle is not truncated.
             loop {
@@ -89,25 +87,13 @@ impl MastodonStream {
             let Ended::Dropped { reason, delivered } = ended else {
                 return;
             };
-            if delivered {
-                attempt = 0;
-            }
-            tracing::warn!(source = %name, %reason, "mastodon stream disconnected, catching up");
-            record_error(&name, "disconnected");
-            let now = Instant::now();
-            cycle
-                .health
-                .record_failure(&name, &reason, false, now, Utc::now());
-            let wait = backoff(
-                attempt,
-                Duration::from_secs(1),
-                Duration::from_secs(60),
-                fastrand::f64(),
-            );
-            attempt = attempt.saturating_add(1);
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+            // The next round catches up over REST before it reconnects.
+            let dropped = (reason.as_str(), delivered);
+            if !reconnect
+                .after_drop("mastodon", &name, dropped, &cycle.health, &cancel)
+                .await
+            {
+                return;
             }
         }
     }

@@ -10,11 +10,13 @@
 //!   `accept` updates `pending` and pushes posts and dead letters; nothing else is written.
 //! * Ping / pong / raw frames are handled by tungstenite (pongs go out with the next read);
 //!   only text and binary messages reach `accept`.
-//! * A session never loops on its own: it returns [`Ended`] and the caller decides when to
-//!   reconnect (with backoff).
+//! * A session never loops on its own: it returns [`Ended`] and the caller reconnects after
+//!   [`Reconnect::after_drop`] (failure recorded, jittered backoff).
 
 use crate::cursor::Checkpoint;
-use crate::outlet::{record_delivered, Cycle, Stopped};
+use crate::limits::backoff;
+use crate::outlet::{record_delivered, record_error, Cycle, Stopped};
+use crate::reporter::HealthReporter;
 use chrono::Utc;
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -45,6 +47,46 @@ pub(crate) async fn connect(url: &str, bearer: Option<&str>) -> Result<Socket, S
         Err(_) => Err(format!("connecting timed out after {CONNECT_TIMEOUT:?}")),
         Ok(Err(error)) => Err(format!("connecting: {error}")),
         Ok(Ok((socket, _response))) => Ok(socket),
+    }
+}
+
+/// The reconnect policy the WebSocket sources share: after a dropped session, record the
+/// failure, then wait a jittered backoff (1 s doubling to 60 s; a session that delivered
+/// something starts over at 1 s).
+#[derive(Debug, Default)]
+pub(crate) struct Reconnect {
+    attempt: u32,
+}
+
+impl Reconnect {
+    /// Records the drop (log, error counter, health) and waits before the next connection;
+    /// false when cancelled while waiting.
+    pub(crate) async fn after_drop(
+        &mut self,
+        stream: &'static str,
+        name: &str,
+        dropped: (&str, bool),
+        health: &HealthReporter,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let (reason, delivered) = dropped;
+        if delivered {
+            self.attempt = 0;
+        }
+        tracing::warn!(source = %name, stream, %reason, "stream disconnected, reconnecting");
+        record_error(name, "disconnected");
+        health.record_failure(name, reason, false, Instant::now(), Utc::now());
+        let wait = backoff(
+            self.attempt,
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+            fastrand::f64(),
+        );
+        self.attempt = self.attempt.saturating_add(1);
+        tokio::select! {
+            () = cancel.cancelled() => false,
+            () = tokio::time::sleep(wait) => true,
+        }
     }
 }
 
