@@ -37,6 +37,8 @@ mod sink;
 pub mod stage;
 mod store;
 mod stories;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod trends;
 
 pub use alerts::{severity_name, state_name, CollectorHealthRow, CollectorStatus};

@@ -3,8 +3,8 @@
 //! computes on its own (never through the code under test).
 //!
 //! Guarantees: [`TestApi::start`] returns `None` (after printing why) only when no ClickHouse
-//! answers and `CI` is not `true`; the database is unique per process, time and label, and is
-//! dropped when the `TestApi` goes out of scope.
+//! answers and `CI` is not `true`; the database (`tidewatch_store::testing::TestDatabase`) is
+//! unique per process, time and label, and is dropped when the `TestApi` goes out of scope.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -19,7 +19,8 @@ use tidewatch_api::{router, ActionSink, ActionSinkError, ApiConfig, ApiState, Ro
 use tidewatch_model::{
     AlertAction, Author, Label, Post, PostKind, PostMetrics, ScoredPost, Sentiment,
 };
-use tidewatch_store::{PostStore, StoreConfig};
+use tidewatch_store::testing::{SplitMix64, TestDatabase};
+use tidewatch_store::PostStore;
 use tower::ServiceExt;
 
 pub const VIEWER: &str = "viewer-token-for-tests";
@@ -51,6 +52,8 @@ pub struct TestApi {
     pub store: PostStore,
     pub sink: Arc<RecordingSink>,
     pub app: axum::Router,
+    /// Dropped with the `TestApi`, dropping the database.
+    _database: TestDatabase,
 }
 
 pub struct Answer {
@@ -76,27 +79,8 @@ impl Answer {
 
 impl TestApi {
     pub async fn start(label: &str) -> Option<TestApi> {
-        let url = std::env::var("TIDEWATCH_TEST_CLICKHOUSE_URL")
-            .unwrap_or_else(|_| "http://127.0.0.1:8123".into());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let database = format!("tw_api_test_{}_{nanos}_{label}", std::process::id());
-        let store = PostStore::connect(&StoreConfig {
-            url: url.clone(),
-            database,
-            ..StoreConfig::default()
-        });
-        if let Err(error) = store.ping().await {
-            let running_in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
-            assert!(
-                !running_in_ci,
-                "ClickHouse at {url} is not reachable and CI=true: {error}"
-            );
-            eprintln!("skipping: no ClickHouse at {url} ({error}); run `deploy/local/services up`");
-            return None;
-        }
+        let database = TestDatabase::create(&format!("api_{label}")).await?;
+        let store = database.store().clone();
         store.migrate().await.expect("migrate");
         let config = ApiConfig {
             tokens: vec![
@@ -108,7 +92,12 @@ impl TestApi {
         };
         let sink = Arc::new(RecordingSink::default());
         let app = router(ApiState::new(config, store.clone(), sink.clone()));
-        Some(TestApi { store, sink, app })
+        Some(TestApi {
+            store,
+            sink,
+            app,
+            _database: database,
+        })
     }
 
     pub async fn request(
@@ -154,22 +143,6 @@ impl TestApi {
     }
 }
 
-impl Drop for TestApi {
-    fn drop(&mut self) {
-        let store = PostStore::connect(self.store.config());
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(store.drop_database())
-        });
-        if let Ok(Err(error)) = dropper.join() {
-            eprintln!("could not drop test database: {error}");
-        }
-    }
-}
-
 /// The seed's time range: 2015-02-23T00:00:00Z plus two days.
 pub fn seed_start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_424_649_600, 0).unwrap()
@@ -180,18 +153,6 @@ pub const SEED_SOURCES: [&str; 3] = ["mastodon", "bluesky", "reddit"];
 pub const SEED_LANGUAGES: [&str; 3] = ["en", "de", "fr"];
 
 /// SplitMix64.
-pub struct Random(pub u64);
-
-impl Random {
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.0;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (mixed ^ (mixed >> 31)) % bound
-    }
-}
-
 /// One seeded post, with the fields the tests compute expectations from.
 #[derive(Debug, Clone)]
 pub struct SeedPost {
@@ -270,7 +231,7 @@ impl SeedPost {
 
 /// `count` posts over two days; about one in ten lists a watch twice, one in eight is unscored.
 pub fn seed_posts(count: usize, seed: u64) -> Vec<SeedPost> {
-    let mut random = Random(seed);
+    let mut random = SplitMix64(seed);
     (0..count)
         .map(|index| {
             let mut watches: Vec<&'static str> = SEED_WATCHES

@@ -1,74 +1,15 @@
-//! Shared helpers for the ClickHouse integration tests: a throwaway database per test, and
-//! scored posts built from a seed, so each test can compute its expected counts on its own.
-//!
-//! Guarantees: [`TestDatabase::create`] returns `None` (after printing why) only when no
-//! ClickHouse answers and `CI` is not `true`; the database it names is unique per process, time
-//! and label, and is dropped when the `TestDatabase` goes out of scope, even if the test panics.
+//! Shared helpers for the ClickHouse integration tests: scored posts built from a seed, so each
+//! test can compute its expected counts on its own. The throwaway database per test and the
+//! generator are `tidewatch_store::testing`'s (shared with the API tests).
 
 #![allow(dead_code)]
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use tidewatch_model::{Author, Label, Post, PostKind, PostMetrics, ScoredPost, Sentiment};
-use tidewatch_store::{PostStore, StoreConfig};
+pub(crate) use tidewatch_store::testing::{SplitMix64, TestDatabase};
 
 pub(crate) const WATCH_NAMES: [&str; 4] = ["acme", "globex", "initech", "umbrella"];
 const SOURCES: [&str; 4] = ["mastodon", "bluesky", "reddit", "hackernews"];
-const DEFAULT_TEST_URL: &str = "http://127.0.0.1:8123";
-
-/// A database of its own for one test, dropped on drop.
-pub(crate) struct TestDatabase {
-    store: PostStore,
-}
-
-impl TestDatabase {
-    pub(crate) async fn create(label: &str) -> Option<TestDatabase> {
-        let url = std::env::var("TIDEWATCH_TEST_CLICKHOUSE_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_URL.to_string());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let database = format!("tw_test_{}_{nanos}_{label}", std::process::id());
-        let config = StoreConfig {
-            url: url.clone(),
-            database,
-            ..StoreConfig::default()
-        };
-        let store = PostStore::connect(&config);
-        if let Err(error) = store.ping().await {
-            let running_in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
-            assert!(
-                !running_in_ci,
-                "ClickHouse at {url} is not reachable and CI=true: {error}"
-            );
-            eprintln!("skipping: no ClickHouse at {url} ({error}); run `deploy/local/services up`");
-            return None;
-        }
-        Some(TestDatabase { store })
-    }
-
-    pub(crate) fn store(&self) -> &PostStore {
-        &self.store
-    }
-}
-
-impl Drop for TestDatabase {
-    /// Runs on a thread of its own with a fresh client: the test's runtime is blocked here, and
-    /// a pooled connection of the test's client is driven by a task on that runtime.
-    fn drop(&mut self) {
-        let store = PostStore::connect(self.store.config());
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime to drop the test database");
-            runtime.block_on(store.drop_database())
-        });
-        if let Ok(Err(error)) = dropper.join() {
-            eprintln!("could not drop test database: {error}");
-        }
-    }
-}
 
 /// 2015-02-23T18:15:31Z plus `day_offset` days.
 fn base_time_plus_days(day_offset: u64) -> DateTime<Utc> {
@@ -160,23 +101,6 @@ pub(crate) fn delete_of(source: &str, source_id: &str, day_offset: u64) -> Score
         label: Label::Unscored,
         lang_detected: None,
         watches: Vec::new(),
-    }
-}
-
-/// SplitMix64: a tiny deterministic generator, so the seed alone fixes the data.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.0;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
     }
 }
 
