@@ -3,6 +3,8 @@ use crate::config::{SilenceConfig, SilenceMatchers};
 use crate::test_support::{config, event, ts};
 use proptest::prelude::*;
 use tidewatch_model::Severity;
+use AlertState::{Firing, Resolved, Updated};
+use Severity::{Critical, Info, Warning};
 
 fn action(id: &str, story: &str, kind: AlertActionKind, at: i64) -> AlertAction {
     AlertAction {
@@ -16,6 +18,19 @@ fn action(id: &str, story: &str, kind: AlertActionKind, at: i64) -> AlertAction 
         until: (kind == AlertActionKind::Snooze).then(|| ts(at + 600)),
         note: None,
     }
+}
+
+/// Applies story `story`'s event (watch `acme`) in `state` / `severity` at second `at`, as
+/// received at that same second.
+fn apply(
+    policy: &mut AlertPolicy,
+    config: &NotifyConfig,
+    story: &str,
+    state: AlertState,
+    severity: Severity,
+    at: i64,
+) -> Decision {
+    policy.apply_event(config, &event(story, "acme", state, severity, at), ts(at))
 }
 
 /// `(receiver, what)` of each notification.
@@ -53,26 +68,14 @@ fn a_firing_delivered_three_times_pages_once() {
 fn lifecycle_updates_only_on_rising_severity_and_resolves_with_the_same_story() {
     let config = config();
     let mut policy = AlertPolicy::default();
-    policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Firing, Severity::Warning, 60),
-        ts(60),
-    );
-    let same = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Updated, Severity::Warning, 120),
-        ts(120),
-    );
+    apply(&mut policy, &config, "s1", Firing, Warning, 60);
+    let same = apply(&mut policy, &config, "s1", Updated, Warning, 120);
     assert_eq!(
         sent(&same),
         pairs(&[("hook", "alert")]),
         "no growth, no severity change"
     );
-    let rising = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Updated, Severity::Critical, 180),
-        ts(180),
-    );
+    let rising = apply(&mut policy, &config, "s1", Updated, Critical, 180);
     assert_eq!(
         sent(&rising),
         pairs(&[("pd", "trigger"), ("slack", "updated"), ("hook", "alert")])
@@ -84,21 +87,13 @@ fn lifecycle_updates_only_on_rising_severity_and_resolves_with_the_same_story() 
             ..
         }
     ));
-    let resolved = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Resolved, Severity::Critical, 240),
-        ts(240),
-    );
+    let resolved = apply(&mut policy, &config, "s1", Resolved, Critical, 240);
     assert_eq!(
         sent(&resolved),
         pairs(&[("pd", "resolve"), ("slack", "resolved"), ("hook", "alert")])
     );
     assert!(resolved.notifications.iter().all(|n| n.story_id == "s1"));
-    let refire = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Firing, Severity::Critical, 300),
-        ts(300),
-    );
+    let refire = apply(&mut policy, &config, "s1", Firing, Critical, 300);
     assert_eq!(
         sent(&refire),
         pairs(&[("slack", "firing_again"), ("hook", "alert")]),
@@ -110,11 +105,7 @@ fn lifecycle_updates_only_on_rising_severity_and_resolves_with_the_same_story() 
 fn actions_are_forwarded_once_and_close_the_story() {
     let config = config();
     let mut policy = AlertPolicy::default();
-    policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Firing, Severity::Warning, 60),
-        ts(60),
-    );
+    apply(&mut policy, &config, "s1", Firing, Warning, 60);
     let ack = action("a1", "s1", AlertActionKind::Ack, 100);
     let acked = policy.apply_action(&config, &ack, ts(100));
     assert_eq!(
@@ -139,21 +130,13 @@ fn actions_are_forwarded_once_and_close_the_story() {
             ("hook", "action")
         ])
     );
-    let later = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Updated, Severity::Critical, 200),
-        ts(200),
-    );
+    let later = apply(&mut policy, &config, "s1", Updated, Critical, 200);
     assert_eq!(
         sent(&later),
         pairs(&[("hook", "alert")]),
         "only webhooks hear of it"
     );
-    let detector_resolve = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Resolved, Severity::Critical, 300),
-        ts(300),
-    );
+    let detector_resolve = apply(&mut policy, &config, "s1", Resolved, Critical, 300);
     assert_eq!(
         sent(&detector_resolve),
         pairs(&[("hook", "alert")]),
@@ -183,11 +166,7 @@ fn silences_hold_back_and_the_tick_pages_once_they_end() {
         comment: "maintenance".into(),
     });
     let mut policy = AlertPolicy::default();
-    let held = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Firing, Severity::Warning, 60),
-        ts(60),
-    );
+    let held = apply(&mut policy, &config, "s1", Firing, Warning, 60);
     assert!(held.notifications.is_empty());
     assert_eq!(held.suppressed.len(), 3);
     assert!(held.suppressed.iter().all(|s| s.reason
@@ -214,16 +193,8 @@ fn resolve_without_a_trigger_sends_no_pagerduty_resolve() {
         comment: String::new(),
     });
     let mut policy = AlertPolicy::default();
-    policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Firing, Severity::Warning, 60),
-        ts(60),
-    );
-    let resolved = policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Resolved, Severity::Warning, 120),
-        ts(120),
-    );
+    apply(&mut policy, &config, "s1", Firing, Warning, 60);
+    let resolved = apply(&mut policy, &config, "s1", Resolved, Warning, 120);
     assert_eq!(sent(&resolved), pairs(&[("hook", "alert")]));
 }
 
@@ -231,11 +202,7 @@ fn resolve_without_a_trigger_sends_no_pagerduty_resolve() {
 fn snoozes_hold_back_until_unsnoozed() {
     let config = config();
     let mut policy = AlertPolicy::default();
-    policy.apply_event(
-        &config,
-        &event("s0", "acme", AlertState::Firing, Severity::Info, 0),
-        ts(0),
-    );
+    apply(&mut policy, &config, "s0", Firing, Info, 0);
     let mut first = event("s1", "other", AlertState::Firing, Severity::Warning, 60);
     first.posts = 5;
     // Snoozing a story we have not heard of is refused as unknown.
@@ -307,11 +274,7 @@ fn cooldown_and_cap_defer_pages_of_new_stories() {
         SuppressionReason::PageCap { until: ts(3600) }
     );
     // s3 resolves before the cap lifts: never paged, nothing to resolve.
-    let resolved = policy.apply_event(
-        &config,
-        &event("s3", "acme", AlertState::Resolved, Severity::Warning, 2000),
-        ts(2000),
-    );
+    let resolved = apply(&mut policy, &config, "s3", Resolved, Warning, 2000);
     assert_eq!(
         sent(&resolved),
         pairs(&[("slack", "resolved"), ("hook", "alert")])
@@ -324,16 +287,8 @@ fn an_acknowledged_story_is_not_paged_later() {
     let mut config = config();
     config.alert.cooldown_minutes = 10;
     let mut policy = AlertPolicy::default();
-    policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Firing, Severity::Warning, 0),
-        ts(0),
-    );
-    policy.apply_event(
-        &config,
-        &event("s2", "acme", AlertState::Firing, Severity::Warning, 60),
-        ts(60),
-    );
+    apply(&mut policy, &config, "s1", Firing, Warning, 0);
+    apply(&mut policy, &config, "s2", Firing, Warning, 60);
     let ack = policy.apply_action(
         &config,
         &action("a1", "s2", AlertActionKind::Ack, 70),
@@ -351,11 +306,7 @@ fn retention_forgets_old_incidents() {
     let mut config = config();
     config.alert.incident_retention_hours = 1;
     let mut policy = AlertPolicy::default();
-    policy.apply_event(
-        &config,
-        &event("s1", "acme", AlertState::Resolved, Severity::Info, 0),
-        ts(0),
-    );
+    apply(&mut policy, &config, "s1", Resolved, Info, 0);
     policy.tick(&config, ts(3599));
     assert!(policy.incident("s1").is_some());
     policy.tick(&config, ts(3600));
