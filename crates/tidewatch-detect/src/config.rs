@@ -27,17 +27,32 @@ pub struct DetectorConfig {
     /// Half-life, in epochs, of the slow scale's decayed count (a story that builds at a post
     /// every few minutes stands out there, not in any one epoch).
     pub slow_half_life_epochs: f64,
-    /// Significance on the slow scale that counts as reaching `threshold`; absent (the
-    /// default): the slow scale is off. A slow-only story fires only when it is more negative
-    /// than its watch usually is. On the airline evaluation `2.0` (with `min_authors = 4`)
-    /// detects a slow outage story early, but in dense streams it lets slow-scale noise start
-    /// candidates that absorb bursts, so it is not on by default.
+    /// Half-life, in epochs, of the slow scale's baselines (EWMA and EW variance of the decayed
+    /// counts). Longer than `half_life_epochs`: a rare word's usual rate is estimated from
+    /// the few times it came up, so a short memory makes it look rarer than it is (with
+    /// `relative_to_volume`, the day/night cycle is the watch's volume, not the key's share).
+    pub slow_baseline_half_life_epochs: f64,
+    /// Significance on the slow scale that counts as reaching `threshold` (default 2.0; `0`
+    /// turns the slow scale off). A slow-only story fires only when its key's count is also
+    /// improbable (`slow_min_surprise`) and the story is more negative than its watch
+    /// usually is. The slow scale is judged only after its own warm-up (the watch's warm-up,
+    /// three `slow_half_life_epochs` and two `slow_baseline_half_life_epochs`: about a day
+    /// with the defaults), since its baselines start from zero.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slow_threshold: Option<f64>,
+    /// A slow-only story fires only when a key's decayed count is this improbable for a Poisson
+    /// count of its usual slow rate (`−log10` of the upper tail: 4 is one in 10,000). This is
+    /// what keeps the slow scale quiet in dense streams, where every pair of common words comes
+    /// up a few times an hour.
+    pub slow_min_surprise: f64,
+    /// The least usual slow count assumed for a key (a never-seen word is not infinitely
+    /// surprising): `slow_min_surprise` then needs a few posts of a new word.
+    pub slow_expected_floor: f64,
     /// Judge each key against its usual share of the watch's posts: its expected count scales
     /// with how much busier than usual the watch is (never below 1×), so common words do not
-    /// trend with the day/night cycle. Off by default: in a dense burst it can split one story
-    /// in two (a term and its pair fire separately); on in the airline evaluation profile.
+    /// trend with the day/night cycle. A word that then becomes unusual only because its pair
+    /// already is joins the pair's story (a key whose earlier posts are mostly one story's
+    /// belongs to that story), so one burst stays one story.
     pub relative_to_volume: bool,
     /// Significance under which an open story counts as quiet (hysteresis; below `threshold`).
     pub clear_threshold: f64,
@@ -93,8 +108,11 @@ impl Default for DetectorConfig {
             beta: 1.0,
             threshold: 6.0,
             slow_half_life_epochs: 6.0,
-            slow_threshold: None,
-            relative_to_volume: false,
+            slow_baseline_half_life_epochs: 144.0,
+            slow_threshold: Some(2.0),
+            slow_min_surprise: 4.0,
+            slow_expected_floor: 0.1,
+            relative_to_volume: true,
             clear_threshold: 3.0,
             candidate_threshold: 2.0,
             clear_volume_fraction: 0.25,
@@ -146,9 +164,15 @@ impl DetectorConfig {
         positive("beta", self.beta)?;
         positive("threshold", self.threshold)?;
         positive("slow_half_life_epochs", self.slow_half_life_epochs)?;
-        if let Some(slow_threshold) = self.slow_threshold {
+        positive(
+            "slow_baseline_half_life_epochs",
+            self.slow_baseline_half_life_epochs,
+        )?;
+        if let Some(slow_threshold) = self.slow_threshold.filter(|slow| *slow != 0.0) {
             positive("slow_threshold", slow_threshold)?;
         }
+        positive("slow_min_surprise", self.slow_min_surprise)?;
+        positive("slow_expected_floor", self.slow_expected_floor)?;
         positive("seasonal_half_life_days", self.seasonal_half_life_days)?;
         if !(self.clear_threshold.is_finite() && self.clear_threshold < self.threshold) {
             return Err("detect.clear_threshold must be below detect.threshold".to_string());
@@ -183,11 +207,21 @@ impl DetectorConfig {
             alpha: DetectorConfig::alpha(self.half_life_epochs),
             beta: self.beta,
             slow_half_life: self.slow_half_life_epochs,
+            slow_alpha: DetectorConfig::alpha(self.slow_baseline_half_life_epochs),
             slow_gain: self
                 .slow_threshold
+                .filter(|slow| *slow > 0.0)
                 .map_or(0.0, |slow| self.threshold / slow),
             relative_to_volume: self.relative_to_volume,
+            slow_warmup: self.slow_warmup_epochs(),
         }
+    }
+
+    /// Epochs before the slow scale is judged: the watch's warm-up, plus three slow half-lives
+    /// for the decayed counts to build up and two half-lives of their baselines to follow.
+    pub(crate) fn slow_warmup_epochs(&self) -> u64 {
+        let ramp = 3.0 * self.slow_half_life_epochs + 2.0 * self.slow_baseline_half_life_epochs;
+        self.warmup_epochs.saturating_add(ramp.ceil() as u64)
     }
 
     /// The EWMA weight of a new epoch for a half-life of `half_life` updates.
@@ -226,6 +260,23 @@ mod tests {
             ..DetectorConfig::default()
         };
         assert!(config.validate().unwrap_err().contains("slow_threshold"));
+        let off = DetectorConfig {
+            slow_threshold: Some(0.0),
+            ..DetectorConfig::default()
+        };
+        off.validate().unwrap();
+        assert_eq!(off.scales().slow_gain, 0.0);
+        assert_eq!(DetectorConfig::default().scales().slow_gain, 3.0);
+        let config = DetectorConfig {
+            slow_min_surprise: 0.0,
+            ..DetectorConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("slow_min_surprise"));
+        // The slow scale waits for its decayed counts and their baselines (about a day).
+        assert_eq!(
+            DetectorConfig::default().slow_warmup_epochs(),
+            12 + 18 + 288
+        );
         assert!((DetectorConfig::alpha(1.0) - 0.5).abs() < 1e-12);
     }
 }

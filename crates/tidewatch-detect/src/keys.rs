@@ -94,6 +94,9 @@ pub(crate) struct RecentPost {
     pub(crate) tokens: Vec<String>,
     pub(crate) keys: Vec<u64>,
     pub(crate) author: u64,
+    /// The `seq` of the story the post was counted in, if any.
+    #[serde(default)]
+    pub(crate) story: Option<u64>,
 }
 
 impl RecentPost {
@@ -108,6 +111,7 @@ impl RecentPost {
             tokens: Vec::new(),
             keys: Vec::new(),
             author: 0,
+            story: None,
         }
     }
 

@@ -8,12 +8,17 @@
 //! near-duplicate (SimHash) of a recent one counts as spread of that one, not as vocabulary.
 //! Every term, term pair, copy cluster and reply thread is counted per epoch in a fixed-size
 //! hashed table holding an EWMA and EW variance per bucket (SigniTrend), and its significance is
-//! `(x − max(ewma, β)) / (sqrt(ewmvar) + β)`; optionally also on a slow scale (a decayed count
-//! over several epochs, `slow_threshold`) for stories that build up, and relative to how much
-//! busier than usual the watch is (`relative_to_volume`). A key that becomes unusual starts a candidate
-//! story (whose baseline is then not learned for a while, so slow stories still stand out);
-//! co-trending keys in the same posts join it; it fires when a key reaches the threshold. Later
-//! posts with its keys, and copies of its posts, join it. It resolves after a quiet time.
+//! `(x − max(ewma, β)) / (sqrt(ewmvar) + β)`, judged relative to how much busier than usual
+//! the watch is (`relative_to_volume`), so the day/night cycle is not a trend. A second, slow
+//! scale (a decayed count over several epochs, `slow_threshold`) catches stories that build up
+//! at a post every few minutes; because its baselines of rare words rest on few posts, a
+//! slow-only story also needs its count to be improbable for a Poisson count of the key's usual
+//! rate (`slow_min_surprise`) and to be more negative than the watch usually is. A key that
+//! becomes unusual starts a candidate story (whose baseline is then not learned for a while, so
+//! slow stories still stand out), unless its earlier posts already belong to a story: then it is
+//! that story's (a term and its pair are one story); co-trending keys in the same posts join
+//! it; it fires when a key reaches the threshold. Later posts with its keys, and copies of its
+//! posts, join it. It resolves after a quiet time.
 //! Severity weighs significance, growth, reach and negativity against the watch's own
 //! baselines; a story that is not more negative than usual is `info`.
 //!

@@ -190,6 +190,36 @@ impl Story {
         }
     }
 
+    /// The ids of the posts the story remembers: its first post, then its evidence.
+    pub(crate) fn post_ids(&self) -> impl Iterator<Item = &str> {
+        let evidence = self.evidence.iter().map(|(_, _, id)| id.as_str());
+        std::iter::once(self.first_post_id.as_str()).chain(evidence)
+    }
+
+    /// Whether `id` is one of the posts the story remembers.
+    pub(crate) fn holds_post(&self, id: &str) -> bool {
+        self.post_ids().any(|known| known == id)
+    }
+
+    /// Adds the counts of `other` (a candidate found to be this story again): posts, sentiment,
+    /// reach, authors (still at most `MAX_STORY_AUTHORS`), and its peak significance.
+    pub(crate) fn absorb_counts(&mut self, other: &Story) {
+        self.posts += other.posts;
+        self.epoch_posts += other.epoch_posts;
+        self.scored += other.scored;
+        self.negatives += other.negatives;
+        self.compound_sum += other.compound_sum;
+        self.reach = self.reach.saturating_add(other.reach);
+        for author in &other.authors {
+            if let Err(at) = self.authors.binary_search(author) {
+                if self.authors.len() < MAX_STORY_AUTHORS {
+                    self.authors.insert(at, *author);
+                }
+            }
+        }
+        self.note_score(other.score, other.baseline);
+    }
+
     /// Records a significance seen for one of the story's keys.
     pub(crate) fn note_score(&mut self, score: f64, baseline: f64) {
         if score > self.score {
@@ -341,6 +371,27 @@ mod tests {
             (event.posts, event.negative_share, event.score),
             (5, 1.0, 7.5)
         );
+    }
+
+    #[test]
+    fn a_twin_adds_its_counts_and_authors_once() {
+        let tokens = vec!["refund".to_string()];
+        let mut open = Story::new(0, "acme", 1, 0, &facts("p0", 10, Label::Negative, &tokens));
+        open.add_post(&facts("p0", 10, Label::Negative, &tokens), 3);
+        open.add_post(&facts("p1", 20, Label::Neutral, &tokens), 3);
+        open.note_score(8.0, 0.5);
+        let mut twin = Story::new(1, "acme", 2, 1, &facts("p1", 20, Label::Neutral, &tokens));
+        twin.add_post(&facts("p1", 20, Label::Neutral, &tokens), 3);
+        twin.add_post(&facts("p2", 5, Label::Negative, &tokens), 3);
+        twin.note_score(9.5, 0.1);
+        assert!(open.holds_post("p1") && !open.holds_post("p2"));
+        assert_eq!(twin.post_ids().collect::<Vec<_>>(), vec!["p1", "p2"]);
+        open.absorb_counts(&twin);
+        assert_eq!((open.posts, open.scored, open.negatives), (4, 4, 2));
+        assert_eq!(open.reach, 55);
+        // p1's author is counted once; p2's is new.
+        assert_eq!(open.authors.len(), 3);
+        assert_eq!((open.score, open.baseline), (9.5, 0.1));
     }
 
     #[test]

@@ -12,15 +12,20 @@
 //! few minutes never stands out in one epoch). Each scale has its own EWMA and EW variance;
 //! the slow significance is rescaled by `fast threshold / slow threshold`, so one number (in
 //! units of the firing threshold) says how unusual a key is on either scale. A frozen bucket
-//! (a young candidate story's) learns nothing on either scale when the epoch closes.
+//! (a young candidate story's) learns nothing on either scale when the epoch closes. The slow
+//! scale's baselines learn with their own (longer) half-life, and the slow scale is judged
+//! only once the table has closed `slow_warmup` epochs (before that its decayed counts and
+//! baselines are still building up from zero, and a key's score is its fast one).
 
 mod buckets;
+mod surprise;
 mod wire;
 
 use serde::{Deserialize, Serialize};
 
 use crate::tokens::mix;
 use buckets::{bits_of, BucketSet};
+use surprise::poisson_surprise_reaches;
 use wire::SigTableWire;
 
 /// How unusual a key's count is in the current epoch.
@@ -32,6 +37,30 @@ pub(crate) struct Significance {
     pub(crate) count: f64,
     /// The fast scale's significance alone (a burst within one epoch; `score` ≥ `burst`).
     pub(crate) burst: f64,
+    /// The slow scale's decayed count, its usual value (EWMA), and how much busier than usual
+    /// the watch is on that scale (all 0 while the slow scale is off or warming up).
+    pub(crate) slow_count: f64,
+    pub(crate) slow_expected: f64,
+    pub(crate) slow_ratio: f64,
+}
+
+impl Significance {
+    /// How surprising the slow count is for a Poisson count with the expected value (at least
+    /// `floor`): `−log10 P(X ≥ n)`, `n` the decayed count rounded. Unlike SigniTrend's score,
+    /// whose floors make three posts of a never-seen word about as unusual as five of a pair
+    /// that comes up every hour, this tells a new word's build-up from a common pair's noise.
+    /// Both the usual count and its floor scale with how busy the watch is.
+    #[cfg(test)]
+    pub(crate) fn slow_surprise(&self, floor: f64) -> f64 {
+        let expected = self.slow_expected.max(floor) * self.slow_ratio;
+        surprise::poisson_surprise(self.slow_count.round(), expected)
+    }
+
+    /// Whether [`Significance::slow_surprise`] reaches `level` (cheaper: mostly one term).
+    pub(crate) fn slow_surprise_reaches(&self, floor: f64, level: f64) -> bool {
+        let expected = self.slow_expected.max(floor) * self.slow_ratio;
+        poisson_surprise_reaches(self.slow_count.round(), expected, level)
+    }
 }
 
 /// Field order of one bucket's scale: (count, EWMA, EW variance).
@@ -54,6 +83,8 @@ pub(crate) struct SigTable {
     fast: Vec<Cell>,
     /// What the decayed count keeps of itself from one epoch to the next.
     slow_keep: f64,
+    /// EWMA weight of a new epoch in the slow scale's baselines.
+    slow_alpha: f64,
     /// `fast threshold / slow threshold`: the factor that puts slow significance in fast units.
     slow_gain: f64,
     /// The slow scale per bucket: the decayed count, its EWMA and EW variance.
@@ -64,6 +95,10 @@ pub(crate) struct SigTable {
     volume: [f64; 4],
     /// Whether expected counts scale with how much busier than usual the watch is.
     relative_to_volume: bool,
+    /// Epochs closed so far, and how many the slow scale needs before it is judged (its
+    /// decayed counts and their EWMA start from zero, so until then every key looks unusual).
+    epochs: u64,
+    slow_warmup: u64,
     /// Every bucket with a non-zero number on either scale (derived from the cells, not
     /// serialised): a bucket of zeros stays zeros when an epoch closes, so only these change.
     live: BucketSet,
@@ -78,11 +113,14 @@ impl PartialEq for SigTable {
             && self.beta == other.beta
             && self.fast == other.fast
             && self.slow_keep == other.slow_keep
+            && self.slow_alpha == other.slow_alpha
             && self.slow_gain == other.slow_gain
             && self.slow == other.slow
             && self.frozen == other.frozen
             && self.volume == other.volume
             && self.relative_to_volume == other.relative_to_volume
+            && self.epochs == other.epochs
+            && self.slow_warmup == other.slow_warmup
     }
 }
 
@@ -99,10 +137,14 @@ pub(crate) struct Scales {
     pub(crate) beta: f64,
     /// Half-life of the slow (decayed) count, in epochs.
     pub(crate) slow_half_life: f64,
+    /// EWMA weight of a new epoch in the slow scale's baselines.
+    pub(crate) slow_alpha: f64,
     /// `threshold / slow_threshold` (0: the slow scale is off).
     pub(crate) slow_gain: f64,
     /// Judge keys against their usual share of the watch's posts.
     pub(crate) relative_to_volume: bool,
+    /// Epochs closed before the slow scale is judged.
+    pub(crate) slow_warmup: u64,
 }
 
 impl SigTable {
@@ -115,11 +157,14 @@ impl SigTable {
             beta: scales.beta,
             fast: vec![[0.0; 3]; size],
             slow_keep: 0.5f64.powf(1.0 / scales.slow_half_life),
+            slow_alpha: scales.slow_alpha,
             slow_gain: scales.slow_gain,
             slow: vec![[0.0; 3]; size],
             frozen: BucketSet::new(size),
             volume: [0.0; 4],
             relative_to_volume: scales.relative_to_volume,
+            epochs: 0,
+            slow_warmup: scales.slow_warmup,
             live: BucketSet::new(size),
         }
     }
@@ -164,17 +209,28 @@ impl SigTable {
         let fast = self.scale_score(cell, fast_ratio);
         // The baseline and count stay per epoch (what a story's posts per epoch compare with);
         // only the score says which scale is more unusual.
-        let score = if self.slow_gain > 0.0 {
-            fast.max(self.slow_gain * self.scale_score(self.slow[bucket], slow_ratio))
-        } else {
-            // The slow scale is off: SigniTrend's single scale.
-            fast
-        };
+        let slow_on = self.slow_gain > 0.0 && self.epochs >= self.slow_warmup;
+        if !slow_on {
+            // The slow scale is off (or warming up): SigniTrend's single scale.
+            return Significance {
+                score: fast,
+                baseline: f64::from(cell[EWMA]),
+                count: f64::from(cell[COUNT]),
+                burst: fast,
+                slow_count: 0.0,
+                slow_expected: 0.0,
+                slow_ratio: 0.0,
+            };
+        }
+        let slow = self.slow[bucket];
         Significance {
-            score,
+            score: fast.max(self.slow_gain * self.scale_score(slow, slow_ratio)),
             baseline: f64::from(cell[EWMA]),
             count: f64::from(cell[COUNT]),
             burst: fast,
+            slow_count: f64::from(slow[COUNT]),
+            slow_expected: f64::from(slow[EWMA]),
+            slow_ratio,
         }
     }
 
@@ -265,9 +321,9 @@ impl SigTable {
 
     /// Folds the current epoch's counts into the EWMA and EW variance, and clears them.
     pub(crate) fn close_epoch(&mut self) {
-        let alpha = self.alpha as f32;
+        let (alpha, slow_alpha) = (self.alpha as f32, self.slow_alpha as f32);
         let keep = self.slow_keep as f32;
-        let learn = |count: f32, cell: &mut Cell| {
+        let learn = |count: f32, cell: &mut Cell, alpha: f32| {
             let delta = count - cell[EWMA];
             cell[EWMA] += alpha * delta;
             cell[EWMVAR] = (1.0 - alpha) * (cell[EWMVAR] + alpha * delta * delta);
@@ -282,12 +338,12 @@ impl SigTable {
                 let frozen = self.frozen.contains(bucket);
                 let cell = &mut self.fast[bucket];
                 let count = if frozen { cell[EWMA] } else { cell[COUNT] };
-                learn(count, cell);
+                learn(count, cell, alpha);
                 cell[COUNT] = 0.0;
                 let slow = &mut self.slow[bucket];
                 if slow_on {
                     if !frozen {
-                        learn(slow[COUNT], slow);
+                        learn(slow[COUNT], slow, slow_alpha);
                     }
                     slow[COUNT] *= keep;
                 }
@@ -299,9 +355,10 @@ impl SigTable {
         self.frozen.clear();
         let [fast, fast_usual, slow, slow_usual] = &mut self.volume;
         *fast_usual += self.alpha * (*fast - *fast_usual);
-        *slow_usual += self.alpha * (*slow - *slow_usual);
+        *slow_usual += self.slow_alpha * (*slow - *slow_usual);
         *fast = 0.0;
         *slow *= self.slow_keep;
+        self.epochs += 1;
     }
 
     /// Bytes held by the table's buckets (fixed at construction).
@@ -328,8 +385,10 @@ mod tests {
             alpha: DetectorConfig::alpha(4.0),
             beta: 1.0,
             slow_half_life: 6.0,
+            slow_alpha: DetectorConfig::alpha(4.0),
             slow_gain: 0.0,
             relative_to_volume: false,
+            slow_warmup: 0,
         };
         SigTable::new(12, 2, scales)
     }
@@ -395,13 +454,52 @@ mod tests {
     }
 
     #[test]
+    fn the_slow_scale_is_silent_until_warm_and_scores_surprise_by_volume() {
+        let scales = Scales {
+            alpha: DetectorConfig::alpha(24.0),
+            beta: 1.0,
+            slow_half_life: 6.0,
+            slow_alpha: DetectorConfig::alpha(24.0),
+            slow_gain: 3.0,
+            relative_to_volume: true,
+            slow_warmup: 20,
+        };
+        let mut table = SigTable::new(12, 2, scales);
+        for epoch in 0..40 {
+            let now = table.add(9);
+            if epoch < 20 {
+                assert_eq!(now.score, now.burst, "epoch {epoch}: {now:?}");
+                assert_eq!((now.slow_count, now.slow_ratio), (0.0, 0.0), "{now:?}");
+            } else {
+                assert!(now.slow_count > 1.0 && now.slow_ratio >= 1.0, "{now:?}");
+            }
+            table.close_epoch();
+        }
+        // Once warm, a never-seen key's third post in a row is improbable for the floor rate,
+        // and less so when the watch is three times busier than usual.
+        let mut fresh = table.significance(77);
+        for _ in 0..3 {
+            fresh = table.add(77);
+        }
+        let quiet = fresh.slow_surprise(0.1);
+        assert!((quiet - 3.81).abs() < 0.01, "{fresh:?}");
+        let busy = Significance {
+            slow_ratio: 3.0,
+            ..fresh
+        };
+        assert!(busy.slow_surprise(0.1) < quiet - 1.0, "{busy:?}");
+    }
+
+    #[test]
     fn a_slow_build_stands_out_on_the_slow_scale_only() {
         let scales = Scales {
             alpha: DetectorConfig::alpha(24.0),
             beta: 1.0,
             slow_half_life: 6.0,
+            slow_alpha: DetectorConfig::alpha(24.0),
             slow_gain: 2.0,
             relative_to_volume: true,
+            slow_warmup: 0,
         };
         let mut table = SigTable::new(12, 2, scales);
         // Background: key 5 once every other epoch; key 9 (the story) never.

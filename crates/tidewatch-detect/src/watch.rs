@@ -6,7 +6,9 @@
 //! the results depend only on the order of calls. A story fires once (candidate → open), then
 //! only updates, and resolves only after `min_quiet_seconds` of quiet epochs (significance
 //! below `clear_threshold`, and the story's posts per epoch under `clear_volume_fraction` of
-//! its busiest epoch or under twice what its keys usually count).
+//! its busiest epoch or under twice what its keys usually count). A key whose earlier posts
+//! are mostly one story's never starts a second story (a term and its pair are one story); a
+//! slow-scale key starts a candidate only when its count is improbable for its usual rate.
 
 use std::collections::VecDeque;
 
@@ -259,6 +261,7 @@ impl WatchState {
         recent.keys.push(thread_key(&post.source_id));
 
         let joined = self.attribute(config, watch, keys, scores, target, &recent);
+        recent.story = joined.as_ref().map(|(seq, _)| *seq);
         if let (Some(cluster), Some((seq, _))) = (cluster, &joined) {
             self.dedup.claim(cluster.slot, *seq);
         }
@@ -289,9 +292,20 @@ impl WatchState {
             None => config.candidate_threshold,
             Some(_) => config.threshold,
         };
-        let fresh: Vec<usize> = (0..keys.len())
+        // On the slow scale a key also needs a count improbable for its usual rate (half the
+        // firing surprise): in a dense stream every common pair drifts up now and then, and
+        // such candidates would absorb (and misname) the next real burst.
+        let unusual = |now: &Significance| {
+            now.burst >= fresh_minimum
+                || now.slow_surprise_reaches(
+                    config.slow_expected_floor,
+                    config.slow_min_surprise / 2.0,
+                )
+        };
+        let mut fresh: Vec<usize> = (0..keys.len())
             .filter(|index| scores[*index].score >= fresh_minimum)
             .filter(|index| !self.owners.contains(keys[*index].0))
+            .filter(|index| unusual(&scores[*index]))
             .collect();
         let mut backfill = Vec::new();
         // Copies and replies are named by the words of the story's first post (the original,
@@ -314,10 +328,22 @@ impl WatchState {
                 .filter(|index| self.recent[*index].at.timestamp() >= since)
                 .filter(|index| self.recent[*index].keys.contains(&key))
                 .collect();
-            let earliest = backfill.first().map(|index| self.recent[*index].clone());
-            let first_post = earliest.as_ref().unwrap_or(post);
-            first_words = Some(first_post.tokens.clone());
-            target = self.new_story(config, watch, key, &first_post.facts());
+            if let Some(owner) = self.story_of_most(&backfill) {
+                // The key's earlier posts already belong to a story (it is a word of that
+                // story's pair, or one its posts share): the key is that story's, joining it
+                // when significant, never a second story of the same posts.
+                fresh.retain(|index| scores[*index].score >= config.threshold);
+                if fresh.is_empty() {
+                    return None;
+                }
+                backfill.clear();
+                target = Some(owner);
+            } else {
+                let earliest = backfill.first().map(|index| self.recent[*index].clone());
+                let first_post = earliest.as_ref().unwrap_or(post);
+                first_words = Some(first_post.tokens.clone());
+                target = self.new_story(config, watch, key, &first_post.facts());
+            }
         }
         let seq = target?;
         let index = self.stories.iter().position(|story| story.seq == seq)?;
@@ -341,27 +367,42 @@ impl WatchState {
             story.add_post(&self.recent[earlier].facts(), config.max_evidence);
         }
         story.add_post(&post.facts(), config.max_evidence);
-        let (mut best, mut best_burst) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let (mut best_burst, mut surprising) = (f64::NEG_INFINITY, false);
         for (position, (key, _)) in keys.iter().enumerate() {
             if story.keys.contains(key) {
-                story.note_score(scores[position].score, scores[position].baseline);
-                best = best.max(scores[position].score);
-                best_burst = best_burst.max(scores[position].burst);
+                let now = &scores[position];
+                story.note_score(now.score, now.baseline);
+                best_burst = best_burst.max(now.burst);
+                surprising = surprising
+                    || (now.score >= config.threshold
+                        && now.slow_surprise_reaches(
+                            config.slow_expected_floor,
+                            config.slow_min_surprise,
+                        ));
             }
         }
         let epoch_start = self.epoch * config.epoch_seconds as i64;
         let usual = self.baseline.usual(epoch_start, config.threshold);
         let severity = story.assess(config, usual);
-        // A burst fires on its own; a slow build-up only when it is more negative than the
-        // watch usually is (slow evidence is weaker, and a slow positive trend is no incident).
-        let significant = best_burst >= config.threshold
-            || (best >= config.threshold && story.is_negative(config, usual));
+        // A burst fires on its own; a slow build-up only when its count is also improbable for
+        // a Poisson count of its usual rate, and the story is more negative than the watch
+        // usually is (slow evidence is weaker, and a slow positive trend is no incident).
+        let significant =
+            best_burst >= config.threshold || (surprising && story.is_negative(config, usual));
+        let fires = story.phase == Phase::Candidate
+            && significant
+            && self.epochs_closed >= config.warmup_epochs
+            && story.authors.len() >= config.min_authors;
+        if fires {
+            if let Some(twin) = self.open_twin(index) {
+                // The same story again (its top terms are all an open story's): one page.
+                self.absorb(config, index, twin);
+                return Some((twin, None));
+            }
+        }
+        let story = &mut self.stories[index];
         let event = match story.phase {
-            Phase::Candidate
-                if significant
-                    && self.epochs_closed >= config.warmup_epochs
-                    && story.authors.len() >= config.min_authors =>
-            {
+            Phase::Candidate if fires => {
                 story.phase = Phase::Open;
                 story.fired_at = Some(post.at);
                 story.severity = severity;
@@ -380,6 +421,75 @@ impl WatchState {
             _ => None,
         };
         Some((seq, event))
+    }
+
+    /// An open story (not `index`) that the story at `index` is again: one whose terms include
+    /// all of its first three terms, or that already holds one of its remembered posts (first
+    /// post, evidence).
+    fn open_twin(&self, index: usize) -> Option<u64> {
+        let candidate = &self.stories[index];
+        let ranked = candidate.ranked_terms();
+        let top = &ranked[..ranked.len().min(3)];
+        let twin = self.stories.iter().enumerate().find(|(other, story)| {
+            let same_words = !top.is_empty()
+                && top
+                    .iter()
+                    .all(|term| story.terms.iter().any(|(known, _)| known == term));
+            let same_posts = candidate.post_ids().any(|id| story.holds_post(id));
+            *other != index && story.phase == Phase::Open && (same_words || same_posts)
+        });
+        twin.map(|(_, story)| story.seq)
+    }
+
+    /// Merges the candidate at `index` into the open story `twin`: its keys, terms, posts and
+    /// authors become the twin's, and its own id is never paged.
+    fn absorb(&mut self, config: &DetectorConfig, index: usize, twin: u64) {
+        let candidate = self.stories.remove(index);
+        self.dedup.release(candidate.seq);
+        for post in &mut self.recent {
+            if post.story == Some(candidate.seq) {
+                post.story = Some(twin);
+            }
+        }
+        let target = self
+            .stories
+            .iter_mut()
+            .find(|story| story.seq == twin)
+            .expect("the twin is tracked");
+        let mut dropped = Vec::new();
+        for key in &candidate.keys {
+            let terms: Vec<&str> = candidate
+                .terms
+                .iter()
+                .map(|(term, _)| term.as_str())
+                .collect();
+            if target.add_key(*key, &terms, config.max_story_terms) {
+                self.owners.insert(*key, twin);
+            } else {
+                dropped.push(*key);
+            }
+        }
+        if !dropped.is_empty() {
+            self.owners.remove_all(&dropped);
+        }
+        target.absorb_counts(&candidate);
+    }
+
+    /// The story that most of the given recent posts were counted in, when it holds more than
+    /// half of them and is still tracked.
+    fn story_of_most(&self, recent: &[usize]) -> Option<u64> {
+        let mut counts: Vec<(u64, usize)> = Vec::new();
+        for seq in recent.iter().filter_map(|index| self.recent[*index].story) {
+            match counts.iter_mut().find(|(story, _)| *story == seq) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((seq, 1)),
+            }
+        }
+        let (seq, count) = counts
+            .into_iter()
+            .max_by_key(|(seq, count)| (*count, u64::MAX - *seq))?;
+        let tracked = self.stories.iter().any(|story| story.seq == seq);
+        (tracked && 2 * count > recent.len()).then_some(seq)
     }
 
     /// Starts a candidate story, evicting the weakest candidate when the watch is full.

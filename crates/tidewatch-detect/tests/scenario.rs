@@ -42,10 +42,7 @@ fn a_negative_burst_fires_one_story_early_and_resolves() {
     let mut events = run(&mut detector, &posts);
     events.extend(detector.advance_to(burst_start + Duration::hours(8)));
 
-    let firing: Vec<&AlertEvent> = events
-        .iter()
-        .filter(|e| e.state == AlertState::Firing)
-        .collect();
+    let firing = firing_events(&events);
     assert_eq!(firing.len(), 1, "{events:#?}");
     let fired = firing[0];
     assert!(fired.terms.contains(&"flight".to_string()), "{fired:?}");
@@ -102,4 +99,43 @@ fn a_loud_normal_daily_cycle_fires_nothing() {
     assert!(events.is_empty(), "{events:#?}");
     let signals = detector.signals(support::WATCH).unwrap();
     assert!(signals.volume_score < 6.0, "{signals:?}");
+}
+
+#[test]
+fn a_slow_negative_story_fires_before_it_is_ever_a_burst() {
+    let mut rng = Lcg(17);
+    // A day and a half of busy background (the slow scale warms up in about a day), then a
+    // story that builds for two hours: one post every 6 minutes, then every 3, never more than
+    // two in an epoch, each with the story's words and a few everyday ones.
+    let story_start = start() + Duration::hours(36);
+    let quiet = background(&mut rng, start(), 40 * 3600, |_| 24, "bg");
+    let mut story = Vec::new();
+    let mut at = story_start;
+    for index in 0..30 {
+        let extra = rng.words(2).join(" ");
+        let text = format!("stuck on the tarmac for hours, nobody deplaning {extra}");
+        story.push(watched(&format!("slow{index}"), at, &text, -0.5));
+        at += Duration::minutes(if index < 10 { 6 } else { 3 });
+    }
+    let posts = merge(vec![quiet, story]);
+    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
+    let events = run(&mut detector, &posts);
+    let firing = firing_events(&events);
+    assert_eq!(firing.len(), 1, "{events:#?}");
+    let fired = firing[0];
+    assert!(fired.first_post_id.starts_with("slow"), "{fired:?}");
+    assert!(fired.terms.contains(&"tarmac".to_string()), "{fired:?}");
+    assert!(
+        fired.fired_at < story_start + Duration::minutes(90),
+        "{fired:?}"
+    );
+    assert!(fired.severity >= Severity::Warning, "{fired:?}");
+}
+
+/// The events that fired a story (first alerts), in order.
+fn firing_events(events: &[AlertEvent]) -> Vec<&AlertEvent> {
+    events
+        .iter()
+        .filter(|event| event.state == AlertState::Firing)
+        .collect()
 }

@@ -50,7 +50,7 @@ enum Command {
         #[arg(long)]
         require_targets: bool,
     },
-    /// Convert, score, detect and score, all in-process (`[detect]`: the airline profile, or
+    /// Convert, score, detect and score, all in-process (`[detect]`: the detector defaults, or
     /// the `[detect]` section of `--config`).
     Run {
         #[arg(long)]

@@ -3,10 +3,12 @@
 //! per day.
 //!
 //! Guarantees: only first alerts count (the detector's `firing` events; `updated` and
-//! `resolved` are lifecycle). A detector alert is about a story when one of the posts it pages
-//! with (its first post and evidence at firing time) is one of the story's tweets; a baseline
+//! `resolved` are lifecycle). A detector alert is about a story when at least half of the
+//! distinct posts it pages with (its first post and evidence at firing time) are the story's
+//! tweets; a baseline
 //! rule's alert (it has no posts) when the story has a tweet in the window the rule counted and
-//! the alert is on one of the story's watches. An alert before the story's start or after its
+//! the alert is on one of the story's watches (more lenient than the detector's rule, so the
+//! comparison never favours tidewatch). An alert before the story's start or after its
 //! end is not about it. Lead fraction = the story's tweets posted up to the alert ÷ its tweets
 //! in the first 3 hours. The result is a pure function of its inputs.
 
@@ -75,10 +77,22 @@ impl ScoredAlert {
             return false;
         }
         match &self.about {
-            About::Posts(ids) => ids.iter().any(|id| story.tweet_ids.contains(id)),
+            About::Posts(ids) => is_mostly_story(ids, story),
             About::Window(since) => story.tweets_between(*since, self.at) > 0,
         }
     }
+}
+
+/// At least half of the distinct posts an alert pages with are the story's tweets. Why not
+/// "any": a noise alert about a common word ("flight") whose evidence happens to include one
+/// story tweet would otherwise count as detecting the story.
+fn is_mostly_story(ids: &[String], story: &Story) -> bool {
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    let of_story = distinct
+        .iter()
+        .filter(|id| story.tweet_ids.contains(id.as_str()))
+        .count();
+    of_story > 0 && 2 * of_story >= distinct.len()
 }
 
 /// One story's result.
@@ -335,8 +349,10 @@ mod tests {
         let alerts = vec![
             alert("w", "2015-02-22 12:25:00", &["t0", "t2"]),
             alert("w", "2015-02-22 12:45:00", &["t4"]),
-            // Not about the story: other posts, another watch, or before its start.
+            // Not about the story: other posts (or mostly other posts), another watch, or
+            // before its start.
             alert("w", "2015-02-22 12:05:00", &["x1"]),
+            alert("w", "2015-02-22 12:10:00", &["x1", "x2", "t0"]),
             alert("v", "2015-02-22 12:06:00", &["t0"]),
             alert("w", "2015-02-22 11:00:00", &["t0"]),
         ];
@@ -353,7 +369,7 @@ mod tests {
             .iter()
             .map(|noise| (noise.watch.clone(), noise.alerts))
             .collect();
-        assert_eq!(noise, vec![("v".to_string(), 1), ("w".to_string(), 2)]);
+        assert_eq!(noise, vec![("v".to_string(), 1), ("w".to_string(), 3)]);
         assert_eq!(report.noise[0].days, 4.0);
         assert!(
             report.missed_targets().is_empty(),

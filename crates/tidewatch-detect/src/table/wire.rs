@@ -26,6 +26,14 @@ pub(super) struct SigTableWire {
     frozen: Vec<bool>,
     volume: [f64; 4],
     relative_to_volume: bool,
+    /// Absent in snapshots from before the slow scale's warm-up: it warms up again.
+    #[serde(default)]
+    epochs: u64,
+    #[serde(default)]
+    slow_warmup: u64,
+    /// Absent in older snapshots: the slow baselines then learned at `alpha`.
+    #[serde(default)]
+    slow_alpha: Option<f64>,
 }
 
 impl From<SigTable> for SigTableWire {
@@ -49,6 +57,9 @@ impl From<SigTable> for SigTableWire {
                 .collect(),
             volume: table.volume,
             relative_to_volume: table.relative_to_volume,
+            epochs: table.epochs,
+            slow_warmup: table.slow_warmup,
+            slow_alpha: Some(table.slow_alpha),
         }
     }
 }
@@ -93,11 +104,14 @@ impl TryFrom<SigTableWire> for SigTable {
             beta: wire.beta,
             fast: cells(&wire.count, &wire.ewma, &wire.ewmvar),
             slow_keep: wire.slow_keep,
+            slow_alpha: wire.slow_alpha.unwrap_or(wire.alpha),
             slow_gain: wire.slow_gain,
             slow: cells(&wire.slow_count, &wire.slow_ewma, &wire.slow_ewmvar),
             frozen,
             volume: wire.volume,
             relative_to_volume: wire.relative_to_volume,
+            epochs: wire.epochs,
+            slow_warmup: wire.slow_warmup,
             live: BucketSet::new(size),
         };
         for bucket in 0..size {
