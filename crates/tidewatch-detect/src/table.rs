@@ -68,9 +68,16 @@ const COUNT: usize = 0;
 const EWMA: usize = 1;
 const EWMVAR: usize = 2;
 
-/// A scale's three numbers of one bucket side by side, so that a key's lookup touches one cache
-/// line per scale, not three.
+/// A scale's three numbers of one bucket side by side.
 type Cell = [f32; 3];
+
+/// Index of each scale in a bucket's pair.
+const FAST: usize = 0;
+const SLOW: usize = 1;
+
+/// Both scales of one bucket side by side (24 bytes), so that a key's lookup touches one cache
+/// line, not one per scale.
+type BucketCells = [Cell; 2];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "SigTableWire", try_from = "SigTableWire")]
@@ -79,16 +86,15 @@ pub(crate) struct SigTable {
     hashes: u32,
     alpha: f64,
     beta: f64,
-    /// The fast scale per bucket: the epoch's count, its EWMA and EW variance.
-    fast: Vec<Cell>,
+    /// Per bucket, the fast scale (the epoch's count, its EWMA and EW variance) and the slow
+    /// scale (the decayed count, its EWMA and EW variance).
+    cells: Vec<BucketCells>,
     /// What the decayed count keeps of itself from one epoch to the next.
     slow_keep: f64,
     /// EWMA weight of a new epoch in the slow scale's baselines.
     slow_alpha: f64,
     /// `fast threshold / slow threshold`: the factor that puts slow significance in fast units.
     slow_gain: f64,
-    /// The slow scale per bucket: the decayed count, its EWMA and EW variance.
-    slow: Vec<Cell>,
     /// Buckets that learn nothing when the current epoch closes.
     frozen: BucketSet,
     /// The watch's own posts on both scales: [fast count, fast EWMA, slow count, slow EWMA].
@@ -111,11 +117,10 @@ impl PartialEq for SigTable {
             && self.hashes == other.hashes
             && self.alpha == other.alpha
             && self.beta == other.beta
-            && self.fast == other.fast
+            && self.cells == other.cells
             && self.slow_keep == other.slow_keep
             && self.slow_alpha == other.slow_alpha
             && self.slow_gain == other.slow_gain
-            && self.slow == other.slow
             && self.frozen == other.frozen
             && self.volume == other.volume
             && self.relative_to_volume == other.relative_to_volume
@@ -155,11 +160,10 @@ impl SigTable {
             hashes,
             alpha: scales.alpha,
             beta: scales.beta,
-            fast: vec![[0.0; 3]; size],
+            cells: vec![[[0.0; 3]; 2]; size],
             slow_keep: 0.5f64.powf(1.0 / scales.slow_half_life),
             slow_alpha: scales.slow_alpha,
             slow_gain: scales.slow_gain,
-            slow: vec![[0.0; 3]; size],
             frozen: BucketSet::new(size),
             volume: [0.0; 4],
             relative_to_volume: scales.relative_to_volume,
@@ -205,7 +209,7 @@ impl SigTable {
     /// The bucket's significance: the more unusual of its two scales (slow in fast units);
     /// `ratios` are [`SigTable::volume_ratios`].
     fn score_of(&self, bucket: usize, (fast_ratio, slow_ratio): (f64, f64)) -> Significance {
-        let cell = self.fast[bucket];
+        let [cell, slow] = self.cells[bucket];
         let fast = self.scale_score(cell, fast_ratio);
         // The baseline and count stay per epoch (what a story's posts per epoch compare with);
         // only the score says which scale is more unusual.
@@ -222,7 +226,6 @@ impl SigTable {
                 slow_ratio: 0.0,
             };
         }
-        let slow = self.slow[bucket];
         Significance {
             score: fast.max(self.slow_gain * self.scale_score(slow, slow_ratio)),
             baseline: f64::from(cell[EWMA]),
@@ -258,22 +261,17 @@ impl SigTable {
         let slow_on = self.slow_gain > 0.0;
         // Read every bucket first: these loads do not depend on each other, so their cache
         // misses overlap, and the dependent adds and scores below find the buckets in cache.
-        let touch = |cells: &[Cell]| {
-            let touched = buckets
-                .iter()
-                .fold(0, |all, bucket| all ^ cells[*bucket][COUNT].to_bits());
-            std::hint::black_box(touched);
-        };
-        touch(&self.fast);
-        if slow_on {
-            touch(&self.slow);
-        }
+        let touched = buckets.iter().fold(0, |all, bucket| {
+            all ^ self.cells[*bucket][FAST][COUNT].to_bits()
+        });
+        std::hint::black_box(touched);
         let ratios = self.volume_ratios();
         for key_buckets in buckets.chunks(rounds) {
             for bucket in key_buckets {
-                self.fast[*bucket][COUNT] += 1.0;
+                let cells = &mut self.cells[*bucket];
+                cells[FAST][COUNT] += 1.0;
                 if slow_on {
-                    self.slow[*bucket][COUNT] += 1.0;
+                    cells[SLOW][COUNT] += 1.0;
                 }
                 self.live.insert(*bucket);
             }
@@ -336,18 +334,17 @@ impl SigTable {
             let word = self.live.word(word_index);
             for bucket in bits_of(word_index * 64, word) {
                 let frozen = self.frozen.contains(bucket);
-                let cell = &mut self.fast[bucket];
+                let [cell, slow] = &mut self.cells[bucket];
                 let count = if frozen { cell[EWMA] } else { cell[COUNT] };
                 learn(count, cell, alpha);
                 cell[COUNT] = 0.0;
-                let slow = &mut self.slow[bucket];
                 if slow_on {
                     if !frozen {
                         learn(slow[COUNT], slow, slow_alpha);
                     }
                     slow[COUNT] *= keep;
                 }
-                if is_zero(&self.fast[bucket]) && is_zero(&self.slow[bucket]) {
+                if is_zero(cell) && is_zero(slow) {
                     self.live.remove(bucket);
                 }
             }
@@ -364,8 +361,8 @@ impl SigTable {
     /// Bytes held by the table's buckets (fixed at construction).
     /// The flags (frozen, live) count as one byte per bucket, an upper bound of their two bits.
     pub(crate) fn memory_bytes(&self) -> usize {
-        let cells = self.fast.capacity() + self.slow.capacity();
-        cells * std::mem::size_of::<Cell>() + self.fast.capacity()
+        let buckets = self.cells.capacity();
+        buckets * std::mem::size_of::<BucketCells>() + buckets
     }
 
     /// Bytes a table of `2^bits` buckets holds (what [`SigTable::memory_bytes`] reports).

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{is_zero, BucketSet, Cell, SigTable, COUNT, EWMA, EWMVAR};
+use super::{is_zero, BucketCells, BucketSet, SigTable, COUNT, EWMA, EWMVAR, FAST, SLOW};
 
 /// The serialised form of a [`SigTable`] (one array per number, as snapshots always held it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,21 +38,27 @@ pub(super) struct SigTableWire {
 
 impl From<SigTable> for SigTableWire {
     fn from(table: SigTable) -> SigTableWire {
-        let column = |cells: &[Cell], field: usize| cells.iter().map(|cell| cell[field]).collect();
+        let column = |scale: usize, field: usize| {
+            table
+                .cells
+                .iter()
+                .map(|cells| cells[scale][field])
+                .collect()
+        };
         SigTableWire {
             bits: table.bits,
             hashes: table.hashes,
             alpha: table.alpha,
             beta: table.beta,
-            count: column(&table.fast, COUNT),
-            ewma: column(&table.fast, EWMA),
-            ewmvar: column(&table.fast, EWMVAR),
+            count: column(FAST, COUNT),
+            ewma: column(FAST, EWMA),
+            ewmvar: column(FAST, EWMVAR),
             slow_keep: table.slow_keep,
             slow_gain: table.slow_gain,
-            slow_count: column(&table.slow, COUNT),
-            slow_ewma: column(&table.slow, EWMA),
-            slow_ewmvar: column(&table.slow, EWMVAR),
-            frozen: (0..table.fast.len())
+            slow_count: column(SLOW, COUNT),
+            slow_ewma: column(SLOW, EWMA),
+            slow_ewmvar: column(SLOW, EWMVAR),
+            frozen: (0..table.cells.len())
                 .map(|bucket| table.frozen.contains(bucket))
                 .collect(),
             volume: table.volume,
@@ -83,11 +89,18 @@ impl TryFrom<SigTableWire> for SigTable {
         if columns.iter().any(|column| column.len() != size) || wire.frozen.len() != size {
             return Err(format!("every table column must have {size} buckets"));
         }
-        let cells = |count: &[f32], ewma: &[f32], ewmvar: &[f32]| -> Vec<Cell> {
-            (0..size)
-                .map(|bucket| [count[bucket], ewma[bucket], ewmvar[bucket]])
-                .collect()
-        };
+        let cells: Vec<BucketCells> = (0..size)
+            .map(|bucket| {
+                [
+                    [wire.count[bucket], wire.ewma[bucket], wire.ewmvar[bucket]],
+                    [
+                        wire.slow_count[bucket],
+                        wire.slow_ewma[bucket],
+                        wire.slow_ewmvar[bucket],
+                    ],
+                ]
+            })
+            .collect();
         let mut frozen = BucketSet::new(size);
         for (bucket, _) in wire
             .frozen
@@ -102,11 +115,10 @@ impl TryFrom<SigTableWire> for SigTable {
             hashes: wire.hashes,
             alpha: wire.alpha,
             beta: wire.beta,
-            fast: cells(&wire.count, &wire.ewma, &wire.ewmvar),
+            cells,
             slow_keep: wire.slow_keep,
             slow_alpha: wire.slow_alpha.unwrap_or(wire.alpha),
             slow_gain: wire.slow_gain,
-            slow: cells(&wire.slow_count, &wire.slow_ewma, &wire.slow_ewmvar),
             frozen,
             volume: wire.volume,
             relative_to_volume: wire.relative_to_volume,
@@ -115,7 +127,7 @@ impl TryFrom<SigTableWire> for SigTable {
             live: BucketSet::new(size),
         };
         for bucket in 0..size {
-            if !is_zero(&table.fast[bucket]) || !is_zero(&table.slow[bucket]) {
+            if !table.cells[bucket].iter().all(is_zero) {
                 table.live.insert(bucket);
             }
         }
