@@ -355,6 +355,8 @@ impl PostStore {
             .await
             .map_err(StoreError::clickhouse("find dirty rollup buckets"))?;
         let more_waiting = dirty.len() as u64 > limit;
+        // How far behind the worker is (at most `max_buckets + 1`: "more than a round").
+        metrics::gauge!("tidewatch_store_rollup_dirty_buckets").set(dirty.len() as f64);
         let dirty = &dirty[..dirty.len().min(max_buckets.max(1))];
         for chunk in dirty.chunks(BUCKETS_PER_COMPUTATION) {
             self.compute_rollup_buckets(chunk).await?;
