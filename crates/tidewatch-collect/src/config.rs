@@ -15,7 +15,8 @@
 use crate::reddit_poll::user_agent_is_valid;
 pub use crate::reddit_poll::RedditSource;
 use crate::source::{
-    AppStoreSource, HackerNewsSource, MastodonSource, MastodonTimeline, PollSource, RssSource,
+    default_seen, AppStoreSource, HackerNewsSource, MastodonSource, MastodonTimeline, PollSource,
+    RssSource,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -113,9 +114,6 @@ fn default_1000<T: From<u16>>() -> T {
 }
 fn default_body() -> usize {
     1024 * 1024
-}
-fn default_seen() -> usize {
-    crate::cursor::SeenIds::DEFAULT_CAPACITY
 }
 
 /// What is wrong with one `[[source]]` entry (fatal: fix the config).

@@ -21,6 +21,7 @@ use crate::cursor::Checkpoint;
 use crate::fetch::{FetchConfig, FetchError, Fetched, Fetcher, Validators};
 use crate::poll::{PollError, PollOutcome, STAGE};
 use crate::reddit;
+use crate::source::{default_100, default_5, default_60, default_60_u32, default_seen};
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use reqwest::Url;
@@ -82,21 +83,6 @@ fn client_id_env() -> String {
 }
 fn client_secret_env() -> String {
     "REDDIT_CLIENT_SECRET".to_string()
-}
-fn default_100() -> u32 {
-    100
-}
-fn default_5() -> u32 {
-    5
-}
-fn default_60() -> u64 {
-    60
-}
-fn default_60_u32() -> u32 {
-    60
-}
-fn default_seen() -> usize {
-    crate::cursor::SeenIds::DEFAULT_CAPACITY
 }
 
 /// Whether `agent` has the form Reddit requires: `<platform>:<app id>:<version> (by /u/<name>)`.

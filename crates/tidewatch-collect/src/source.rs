@@ -167,19 +167,20 @@ fn hackernews_tags() -> String {
 fn appstore_country() -> String {
     "us".to_string()
 }
-fn default_5() -> u32 {
+/// Serde defaults shared with the Reddit and Jetstream configs.
+pub(crate) fn default_5() -> u32 {
     5
 }
 fn default_10() -> u32 {
     10
 }
-fn default_60() -> u64 {
+pub(crate) fn default_60() -> u64 {
     60
 }
-fn default_60_u32() -> u32 {
+pub(crate) fn default_60_u32() -> u32 {
     60
 }
-fn default_100() -> u32 {
+pub(crate) fn default_100() -> u32 {
     100
 }
 fn default_300() -> u64 {
@@ -188,7 +189,7 @@ fn default_300() -> u64 {
 fn default_900() -> u64 {
     900
 }
-fn default_seen() -> usize {
+pub(crate) fn default_seen() -> usize {
     crate::cursor::SeenIds::DEFAULT_CAPACITY
 }
 

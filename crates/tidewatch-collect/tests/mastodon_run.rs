@@ -233,15 +233,7 @@ async fn a_missing_token_variable_is_named_before_anything_runs() {
                         "token_env": "TIDEWATCH_TEST_SURELY_UNSET_TOKEN"});
     let sources = vec![serde_json::from_value::<SourceConfig>(config).unwrap()];
     let dir = tempfile::tempdir().unwrap();
-    let error = run_sources(
-        sources,
-        RunOptions::new(dir.path()),
-        Arc::new(MemorySink::new()),
-        HealthReporter::new(),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap_err();
+    let error = common::refused_run(sources, dir.path()).await;
     assert!(
         error
             .to_string()

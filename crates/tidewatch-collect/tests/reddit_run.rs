@@ -14,9 +14,7 @@ use std::time::Duration;
 use tidewatch_collect::config::{RedditSource, SourceConfig};
 use tidewatch_collect::poll::PollError;
 use tidewatch_collect::reddit_poll::RedditPoller;
-use tidewatch_collect::{run_sources, HealthReporter, MemorySink, RunOptions};
 use tidewatch_model::PostKind;
-use tokio_util::sync::CancellationToken;
 
 const AGENT: &str = "linux:com.example.tidewatch:v0.1.0 (by /u/acme_social)";
 
@@ -199,15 +197,7 @@ async fn missing_credentials_name_the_variables() {
                         "client_id_env": "TIDEWATCH_TEST_NO_REDDIT_ID"});
     let sources = vec![serde_json::from_value::<SourceConfig>(config).unwrap()];
     let dir = tempfile::tempdir().unwrap();
-    let error = run_sources(
-        sources,
-        RunOptions::new(dir.path()),
-        Arc::new(MemorySink::new()),
-        HealthReporter::new(),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap_err();
+    let error = common::refused_run(sources, dir.path()).await;
     let message = error.to_string();
     assert!(
         message.contains("TIDEWATCH_TEST_NO_REDDIT_ID") && message.contains("client_id_env"),

@@ -263,15 +263,7 @@ async fn config_errors_stop_the_run_before_it_starts() {
                 .unwrap()
         })
         .collect();
-    let error = run_sources(
-        twice,
-        RunOptions::new(dir.path()),
-        Arc::new(MemorySink::new()),
-        HealthReporter::new(),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap_err();
+    let error = common::refused_run(twice, dir.path()).await;
     assert!(
         matches!(&error, RunError::Config(config) if config.key == "name"),
         "{error}"
@@ -282,15 +274,7 @@ async fn config_errors_stop_the_run_before_it_starts() {
             serde_json::from_value(json!({"kind": "hackernews", "name": "hn", "query": "q"}))
                 .unwrap(),
         ];
-    let error = run_sources(
-        once,
-        RunOptions::new(dir.path()),
-        Arc::new(MemorySink::new()),
-        HealthReporter::new(),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap_err();
+    let error = common::refused_run(once, dir.path()).await;
     assert!(
         matches!(error, RunError::Checkpoint { .. }),
         "a corrupt checkpoint is never a fresh start: {error}"

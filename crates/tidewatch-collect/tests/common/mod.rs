@@ -44,3 +44,20 @@ pub(crate) fn shared(relative: &str) -> Option<Vec<u8>> {
 pub(crate) fn observed_at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
 }
+
+/// Runs `sources` (state in `dir`, an in-memory sink) and returns the error it must stop with
+/// before collecting anything: config and checkpoint problems are refused up front.
+pub(crate) async fn refused_run(
+    sources: Vec<tidewatch_collect::SourceConfig>,
+    dir: &std::path::Path,
+) -> tidewatch_collect::RunError {
+    tidewatch_collect::run_sources(
+        sources,
+        tidewatch_collect::RunOptions::new(dir),
+        std::sync::Arc::new(tidewatch_collect::MemorySink::new()),
+        tidewatch_collect::HealthReporter::new(),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect_err("the run must be refused before it starts")
+}
