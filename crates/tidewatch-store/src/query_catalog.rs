@@ -80,7 +80,7 @@ fn rollup_maintenance_sql() -> Vec<StatementSql> {
             "mark deleted post buckets",
             true,
             MARK_DELETED_POST_BUCKETS,
-            |query| query.bind(1_u64),
+            |query| query.bind(vec![("mastodon", "m1"), ("bluesky", HOSTILE_SAMPLE)]),
         ),
         render("dirty rollup buckets", true, DIRTY_BUCKETS, |query| {
             query.bind(120_u32).bind(100_u64)

@@ -46,12 +46,16 @@ pub(crate) const MARK_BUCKETS: &str = "
 INSERT INTO rollup_marks (bucket, marked_at)
 SELECT toDateTime(arrayJoin(?)), now()";
 
-/// Marks the buckets of the posts a batch of tombstones (bound: the batch's row version) deleted.
+/// Marks the buckets of the deleted posts; binds their `(source, source_id)` keys. The lookup
+/// is by the primary key of `posts`, so its cost follows the batch, not the table.
 pub(crate) const MARK_DELETED_POST_BUCKETS: &str = "
 INSERT INTO rollup_marks (bucket, marked_at)
 SELECT DISTINCT toDateTime(intDiv(toUInt32(created_at), 300) * 300), now()
 FROM posts
-WHERE (source, source_id) IN (SELECT source, source_id FROM post_deletes WHERE version = ?)";
+WHERE (source, source_id) IN (
+    SELECT tupleElement(deleted, 1), tupleElement(deleted, 2)
+    FROM (SELECT arrayJoin(?) AS deleted)
+)";
 
 /// The server's clock, the time base of marks and generations.
 pub(crate) const SERVER_NOW: &str = "SELECT toUInt32(now())";
@@ -327,11 +331,17 @@ impl PostStore {
             .map_err(StoreError::clickhouse("mark rollup buckets"))
     }
 
-    /// Marks the buckets of the posts deleted by the tombstones written with `version`.
-    pub(crate) async fn mark_deleted_post_buckets(&self, version: u64) -> Result<(), StoreError> {
+    /// Marks the buckets of the deleted posts `keys` (`(source, source_id)`), wherever they are.
+    pub(crate) async fn mark_deleted_post_buckets(
+        &self,
+        keys: Vec<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         self.client()
             .query(MARK_DELETED_POST_BUCKETS)
-            .bind(version)
+            .bind(keys)
             .execute()
             .await
             .map_err(StoreError::clickhouse("mark deleted post buckets"))

@@ -69,9 +69,12 @@ impl PostStore {
             .map(|post| post.created_at / ROLLUP_SECONDS * ROLLUP_SECONDS)
             .collect();
         self.mark_rollup_buckets(buckets).await?;
-        if !routed.deletes.is_empty() {
-            self.mark_deleted_post_buckets(stamp.version).await?;
-        }
+        let deleted_keys = routed
+            .deletes
+            .iter()
+            .map(|delete| (delete.source, delete.source_id))
+            .collect();
+        self.mark_deleted_post_buckets(deleted_keys).await?;
         tracing::debug!(
             posts = routed.posts.len(),
             deletes = routed.deletes.len(),
