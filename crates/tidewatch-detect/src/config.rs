@@ -33,18 +33,22 @@ pub struct DetectorConfig {
     /// `relative_to_volume`, the day/night cycle is the watch's volume, not the key's share).
     pub slow_baseline_half_life_epochs: f64,
     /// Significance on the slow scale that counts as reaching `threshold` (default 2.0; `0`
-    /// turns the slow scale off). A slow-only story fires only when its key's count is also
-    /// improbable (`slow_min_surprise`) and the story is more negative than its watch
-    /// usually is. The slow scale is judged only after its own warm-up (the watch's warm-up,
+    /// turns the slow scale off). A slow-only story fires when one of its words' count is
+    /// improbable for that word (`slow_min_surprise`), its posts span `slow_min_span_epochs`,
+    /// and it is not a positive story. The slow scale is judged only after its own warm-up (the watch's warm-up,
     /// three `slow_half_life_epochs` and two `slow_baseline_half_life_epochs`: about a day
     /// with the defaults), since its baselines start from zero.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slow_threshold: Option<f64>,
-    /// A slow-only story fires only when a key's decayed count is this improbable for a Poisson
-    /// count of its usual slow rate (`−log10` of the upper tail: 4 is one in 10,000). This is
-    /// what keeps the slow scale quiet in dense streams, where every pair of common words comes
-    /// up a few times an hour.
+    /// A slow-only story fires only when a word's decayed count is this improbable for the
+    /// word's usual slow rate and spread (`−log10` of the upper tail of a negative binomial
+    /// count, at least as wide as a Poisson one: 4.8 is about one in 60,000). This is what
+    /// keeps the slow scale quiet in dense streams, where every common word drifts up a few
+    /// times a day. Half of it starts a candidate story.
     pub slow_min_surprise: f64,
+    /// A slow-only story fires only once its posts span this many epochs (posts bunched in
+    /// less time are a burst, for the fast scale to judge).
+    pub slow_min_span_epochs: u64,
     /// The least usual slow count assumed for a key (a never-seen word is not infinitely
     /// surprising): `slow_min_surprise` then needs a few posts of a new word.
     pub slow_expected_floor: f64,
@@ -110,7 +114,8 @@ impl Default for DetectorConfig {
             slow_half_life_epochs: 6.0,
             slow_baseline_half_life_epochs: 144.0,
             slow_threshold: Some(2.0),
-            slow_min_surprise: 4.0,
+            slow_min_surprise: 4.8,
+            slow_min_span_epochs: 3,
             slow_expected_floor: 0.1,
             relative_to_volume: true,
             clear_threshold: 3.0,
@@ -219,6 +224,17 @@ impl DetectorConfig {
 
     /// Epochs before the slow scale is judged: the watch's warm-up, plus three slow half-lives
     /// for the decayed counts to build up and two half-lives of their baselines to follow.
+    /// Epochs a slow-scale story looks back for its earlier posts: two of the slow scale's
+    /// half-lives (what its decayed count mostly remembers), at least one.
+    pub(crate) fn slow_lookback_epochs(&self) -> i64 {
+        match self.slow_threshold {
+            Some(threshold) if threshold > 0.0 => {
+                (2.0 * self.slow_half_life_epochs).ceil().max(1.0) as i64
+            }
+            _ => 1,
+        }
+    }
+
     pub(crate) fn slow_warmup_epochs(&self) -> u64 {
         let ramp = 3.0 * self.slow_half_life_epochs + 2.0 * self.slow_baseline_half_life_epochs;
         self.warmup_epochs.saturating_add(ramp.ceil() as u64)

@@ -11,9 +11,10 @@
 //! `(x − max(ewma, β)) / (sqrt(ewmvar) + β)`, judged relative to how much busier than usual
 //! the watch is (`relative_to_volume`), so the day/night cycle is not a trend. A second, slow
 //! scale (a decayed count over several epochs, `slow_threshold`) catches stories that build up
-//! at a post every few minutes; because its baselines of rare words rest on few posts, a
-//! slow-only story also needs its count to be improbable for a Poisson count of the key's usual
-//! rate (`slow_min_surprise`) and to be more negative than the watch usually is. A key that
+//! at a post every few minutes. Its baselines of rare words rest on few posts, so a slow-only
+//! story fires on how improbable one of its words' count is for that word's usual rate and
+//! spread (a negative binomial tail, `slow_min_surprise`), once its posts span a quarter of an
+//! hour, unless it is a positive story; it then starts at its first post of the last hour. A key that
 //! becomes unusual starts a candidate story (whose baseline is then not learned for a while, so
 //! slow stories still stand out), unless its earlier posts already belong to a story: then it is
 //! that story's (a term and its pair are one story); co-trending keys in the same posts join

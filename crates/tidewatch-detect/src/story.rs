@@ -256,6 +256,18 @@ impl Story {
             || compound <= usual.compound.min(0.0) - config.negativity_margin
     }
 
+    /// Whether the story is a positive one: not negative, no more negative posts than the
+    /// watch usually has, and a mean compound `negativity_margin` above the usual one.
+    pub(crate) fn is_positive(&self, config: &DetectorConfig, usual: Usual) -> bool {
+        if self.scored == 0 {
+            return false;
+        }
+        let compound = self.compound_sum / self.scored as f64;
+        !self.is_negative(config, usual)
+            && self.negative_share() <= usual.negative_share
+            && compound >= usual.compound.max(0.0) + config.negativity_margin
+    }
+
     /// Severity from significance, growth (of the story, or of the whole watch against its
     /// hour of day), reach and negativity against the watch's usual negative share and mean
     /// compound. A positive story (no more negative posts than usual, mean compound
@@ -266,18 +278,10 @@ impl Story {
     pub(crate) fn assess(&self, config: &DetectorConfig, usual: Usual) -> Severity {
         let margin = config.negativity_margin;
         let share = self.negative_share();
-        let compound = if self.scored == 0 {
-            0.0
-        } else {
-            self.compound_sum / self.scored as f64
-        };
         // Unscored stories (a language VADER does not score) are neither.
         let scored = self.scored > 0;
         let negative = self.is_negative(config, usual);
-        let positive = scored
-            && !negative
-            && share <= usual.negative_share
-            && compound >= usual.compound.max(0.0) + margin;
+        let positive = self.is_positive(config, usual);
         let computed = if positive {
             Severity::Info
         } else {

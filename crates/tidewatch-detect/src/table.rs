@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::tokens::mix;
 use buckets::{bits_of, BucketSet};
-use surprise::poisson_surprise_reaches;
 use wire::SigTableWire;
 
 /// How unusual a key's count is in the current epoch.
@@ -42,24 +41,43 @@ pub(crate) struct Significance {
     pub(crate) slow_count: f64,
     pub(crate) slow_expected: f64,
     pub(crate) slow_ratio: f64,
+    /// `1 + keep` of the decayed count (see `slow_count_model`).
+    pub(crate) slow_dispersion: f64,
+    /// The EW variance of the decayed count (0 while the slow scale is off or warming up).
+    pub(crate) slow_variance: f64,
 }
 
 impl Significance {
-    /// How surprising the slow count is for a Poisson count with the expected value (at least
-    /// `floor`): `−log10 P(X ≥ n)`, `n` the decayed count rounded. Unlike SigniTrend's score,
-    /// whose floors make three posts of a never-seen word about as unusual as five of a pair
-    /// that comes up every hour, this tells a new word's build-up from a common pair's noise.
-    /// Both the usual count and its floor scale with how busy the watch is.
+    /// How surprising the slow count is for the key's usual rate: `−log10 P(X ≥ n)` for a
+    /// count of the expected value (at least `floor`) whose spread is the key's own usual
+    /// spread, and at least a Poisson count's (negative binomial: words come in bursts, so a
+    /// common word's usual ups and downs are not news). Unlike SigniTrend's score, whose
+    /// floors make three posts of a never-seen word about as unusual as five of a pair that
+    /// comes up every hour, this tells a new word's build-up from a common word's noise.
+    /// The usual count, its floor and its spread scale with how busy the watch is.
     #[cfg(test)]
     pub(crate) fn slow_surprise(&self, floor: f64) -> f64 {
-        let expected = self.slow_expected.max(floor) * self.slow_ratio;
-        surprise::poisson_surprise(self.slow_count.round(), expected)
+        let (count, expected, variance) = self.slow_count_model(floor);
+        surprise::overdispersed_surprise(count, expected, variance)
     }
 
     /// Whether [`Significance::slow_surprise`] reaches `level` (cheaper: mostly one term).
     pub(crate) fn slow_surprise_reaches(&self, floor: f64, level: f64) -> bool {
-        let expected = self.slow_expected.max(floor) * self.slow_ratio;
-        poisson_surprise_reaches(self.slow_count.round(), expected, level)
+        let (count, expected, variance) = self.slow_count_model(floor);
+        surprise::overdispersed_surprise_reaches(count, expected, variance, level)
+    }
+
+    /// The slow count (rounded), its expected value and its variance, as a count of posts.
+    /// Why the `slow_dispersion` factor: the decayed count of a Poisson stream has a variance
+    /// of its mean / (1 + keep) (old posts weigh less than one), so the decayed count and its
+    /// mean times (1 + keep) have a Poisson count's spread; without it, a build-up of four
+    /// posts of a rare word in half an hour would look like three.
+    fn slow_count_model(&self, floor: f64) -> (f64, f64, f64) {
+        let dispersion = self.slow_dispersion;
+        let expected = self.slow_expected.max(floor) * self.slow_ratio * dispersion;
+        // A busier watch multiplies the rate, so the variance of a count scales as its mean.
+        let variance = self.slow_variance * self.slow_ratio * dispersion * dispersion;
+        ((self.slow_count * dispersion).round(), expected, variance)
     }
 }
 
@@ -224,6 +242,8 @@ impl SigTable {
                 slow_count: 0.0,
                 slow_expected: 0.0,
                 slow_ratio: 0.0,
+                slow_dispersion: 1.0,
+                slow_variance: 0.0,
             };
         }
         Significance {
@@ -234,6 +254,8 @@ impl SigTable {
             slow_count: f64::from(slow[COUNT]),
             slow_expected: f64::from(slow[EWMA]),
             slow_ratio,
+            slow_dispersion: 1.0 + self.slow_keep,
+            slow_variance: f64::from(slow[EWMVAR]).max(0.0),
         }
     }
 
@@ -473,13 +495,16 @@ mod tests {
             table.close_epoch();
         }
         // Once warm, a never-seen key's third post in a row is improbable for the floor rate,
-        // and less so when the watch is three times busier than usual.
+        // and less so when the watch is three times busier than usual. The decayed count and
+        // its mean are judged as a count of posts: both × (1 + keep), so 3 → 6 against 0.19.
         let mut fresh = table.significance(77);
         for _ in 0..3 {
             fresh = table.add(77);
         }
         let quiet = fresh.slow_surprise(0.1);
-        assert!((quiet - 3.81).abs() < 0.01, "{fresh:?}");
+        let dispersion = 1.0 + 0.5f64.powf(1.0 / 6.0);
+        let expected = surprise::poisson_surprise(6.0, 0.1 * dispersion);
+        assert!((quiet - expected).abs() < 1e-9 && quiet > 7.0, "{fresh:?}");
         let busy = Significance {
             slow_ratio: 3.0,
             ..fresh

@@ -322,8 +322,15 @@ impl WatchState {
                 })
                 .expect("fresh is not empty");
             let key = keys[first].0;
-            // Earlier posts of this or the previous epoch with the key belong to the story.
-            let since = (self.epoch - 1) * config.epoch_seconds as i64;
+            // Earlier posts with the key belong to the story: those of this or the previous
+            // epoch, or, when the key stands out on the slow scale, of the span that scale
+            // remembers (two half-lives), so that a build-up's story starts at its first post.
+            let lookback = if scores[first].burst >= fresh_minimum {
+                1
+            } else {
+                config.slow_lookback_epochs()
+            };
+            let since = (self.epoch - lookback) * config.epoch_seconds as i64;
             backfill = (0..self.recent.len())
                 .filter(|index| self.recent[*index].at.timestamp() >= since)
                 .filter(|index| self.recent[*index].keys.contains(&key))
@@ -368,13 +375,22 @@ impl WatchState {
         }
         story.add_post(&post.facts(), config.max_evidence);
         let (mut best_burst, mut surprising) = (f64::NEG_INFINITY, false);
-        for (position, (key, _)) in keys.iter().enumerate() {
+        // A slow build-up counts once the story's posts span `slow_min_span_epochs` (a faster
+        // bunching is the fast scale's to judge), and only on a word: pairs of common words
+        // drift up together far more often than a word comes up, and a post has n(n−1)/2 of
+        // them, so a pair's surprise is no evidence at this level.
+        let built_up = post.at - story.first_post_at
+            >= chrono::TimeDelta::seconds(
+                config.slow_min_span_epochs as i64 * config.epoch_seconds as i64,
+            );
+        for (position, (key, of)) in keys.iter().enumerate() {
             if story.keys.contains(key) {
                 let now = &scores[position];
                 story.note_score(now.score, now.baseline);
                 best_burst = best_burst.max(now.burst);
                 surprising = surprising
-                    || (now.score >= config.threshold
+                    || (built_up
+                        && matches!(of, KeyOf::Term(_))
                         && now.slow_surprise_reaches(
                             config.slow_expected_floor,
                             config.slow_min_surprise,
@@ -384,11 +400,11 @@ impl WatchState {
         let epoch_start = self.epoch * config.epoch_seconds as i64;
         let usual = self.baseline.usual(epoch_start, config.threshold);
         let severity = story.assess(config, usual);
-        // A burst fires on its own; a slow build-up only when its count is also improbable for
-        // a Poisson count of its usual rate, and the story is more negative than the watch
-        // usually is (slow evidence is weaker, and a slow positive trend is no incident).
+        // A burst fires on its own; a slow build-up when a word's count is improbable for its
+        // usual rate and spread, unless the story is a positive one (a slow positive trend is
+        // no incident; a neutral one may be: the first posts about an outage are questions).
         let significant =
-            best_burst >= config.threshold || (surprising && story.is_negative(config, usual));
+            best_burst >= config.threshold || (surprising && !story.is_positive(config, usual));
         let fires = story.phase == Phase::Candidate
             && significant
             && self.epochs_closed >= config.warmup_epochs

@@ -1,6 +1,7 @@
 //! End-to-end behaviour of the detector on synthetic streams: a negative burst sharing a term
 //! pair fires exactly one story, early, which resolves after the burst dies down; a loud but
-//! normal daily cycle fires nothing.
+//! normal daily cycle fires nothing; slow stories (a negative build-up, a rare word in a few
+//! neutral questions) fire before they are ever a burst.
 
 mod support;
 
@@ -130,6 +131,50 @@ fn a_slow_negative_story_fires_before_it_is_ever_a_burst() {
         "{fired:?}"
     );
     assert!(fired.severity >= Severity::Warning, "{fired:?}");
+}
+
+#[test]
+fn a_rare_word_in_a_few_neutral_questions_fires_on_the_fourth() {
+    let mut rng = Lcg(23);
+    // A watch of 60 posts an hour (the slow scale warms up in about a day), then the first
+    // questions about an outage: neutral (no lexicon word), four authors in 35 minutes,
+    // worded differently, a word this watch never uses. Four posts of a never-seen word in
+    // half an hour is news.
+    let story_start = start() + Duration::hours(36);
+    let quiet = background(&mut rng, start(), 40 * 3600, |_| 5, "bg");
+    let questions = [
+        (
+            0,
+            "so apparently all the computers went down at the airport? any update",
+        ),
+        (
+            18,
+            "crew says the computer problem is everywhere, we wait at the gate",
+        ),
+        (25, "what is the deal with the computer network tonight"),
+        (35, "any news on the computer outage affecting departures"),
+        (46, "still sitting here, computer systems down"),
+    ];
+    let story: Vec<_> = questions
+        .iter()
+        .enumerate()
+        .map(|(index, (minute, text))| {
+            let at = story_start + Duration::minutes(*minute);
+            watched(&format!("question{index}"), at, text, 0.0)
+        })
+        .collect();
+    let fourth_at = story[3].scored.post.created_at;
+    let posts = merge(vec![quiet, story]);
+    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
+    let events = run(&mut detector, &posts);
+    let firing = firing_events(&events);
+    assert_eq!(firing.len(), 1, "{events:#?}");
+    let fired = firing[0];
+    assert_eq!(fired.fired_at, fourth_at, "{fired:?}");
+    // It starts at its true first post, three quarters of an hour back.
+    assert_eq!(fired.first_post_id, "question0", "{fired:?}");
+    assert_eq!(fired.posts, 4, "{fired:?}");
+    assert!(fired.terms.contains(&"computer".to_string()), "{fired:?}");
 }
 
 /// The events that fired a story (first alerts), in order.

@@ -6,6 +6,10 @@
 //! finite and non-negative for any finite input, non-decreasing in `n` and non-increasing in
 //! `mean`; its cost is bounded (at most 512 tail terms, `ln(n!)` by Stirling's series), and
 //! [`poisson_surprise_reaches`] answers as comparing it, mostly from the first term alone.
+//! [`overdispersed_surprise`] is the same for a negative binomial count (a wider spread than
+//! Poisson, from the key's own variance): in the tail (counts of at least twice the mean) never
+//! more surprising than the Poisson count of the same mean, and equal to it when the variance
+//! is not above the mean.
 
 /// `−log10 P(X ≥ n)` for `X ~ Poisson(mean)` (0 when `n` ≤ `mean`, or either is not a
 /// positive finite number); summed from the term of `n` up, at most 512 terms (enough for
@@ -37,6 +41,94 @@ pub(crate) fn poisson_surprise_reaches(n: f64, mean: f64, level: f64) -> bool {
         return false;
     }
     poisson_surprise(n, mean) >= level
+}
+
+/// `−log10 P(X ≥ n)` for a negative binomial count of the given mean and variance: a count
+/// whose usual spread is wider than a Poisson count's (words come in bursts). It is
+/// [`poisson_surprise`] when `variance` is not above `mean`; the variance is taken as at most
+/// 100 × the mean (the tail sum then needs at most a few thousand terms).
+pub(crate) fn overdispersed_surprise(n: f64, mean: f64, variance: f64) -> f64 {
+    match overdispersed_first_term(n, mean, variance) {
+        Overdispersed::Poisson => poisson_surprise(n, mean),
+        Overdispersed::NotAbove => 0.0,
+        Overdispersed::Tail { n, r, q, ln_first } => {
+            // Σ_{i ≥ n} P(X = i): each term is the previous × (i + r) / (i + 1) × q.
+            let (mut term, mut sum) = (1.0f64, 1.0f64);
+            let mut i = n as f64;
+            for _ in 1..8192u32 {
+                term *= (i + r) / (i + 1.0) * q;
+                i += 1.0;
+                sum += term;
+                if term < 1e-12 * sum {
+                    break;
+                }
+            }
+            let ln_tail = (ln_first + sum.ln()).min(0.0);
+            -ln_tail / std::f64::consts::LN_10
+        }
+    }
+}
+
+/// Whether [`overdispersed_surprise`]`(n, mean, variance) >= level` (mostly from its first
+/// term: the tail is at least that).
+pub(crate) fn overdispersed_surprise_reaches(n: f64, mean: f64, variance: f64, level: f64) -> bool {
+    match overdispersed_first_term(n, mean, variance) {
+        Overdispersed::Poisson => poisson_surprise_reaches(n, mean, level),
+        Overdispersed::NotAbove => level <= 0.0,
+        Overdispersed::Tail { ln_first, .. } => {
+            -ln_first / std::f64::consts::LN_10 >= level
+                && overdispersed_surprise(n, mean, variance) >= level
+        }
+    }
+}
+
+enum Overdispersed {
+    Poisson,
+    NotAbove,
+    /// The count, the shape `r`, `1 − p`, and `ln P(X = n)`.
+    Tail {
+        n: u64,
+        r: f64,
+        q: f64,
+        ln_first: f64,
+    },
+}
+
+fn overdispersed_first_term(n: f64, mean: f64, variance: f64) -> Overdispersed {
+    let variance = if variance.is_finite() {
+        variance.min(100.0 * mean)
+    } else {
+        mean
+    };
+    if variance <= mean * (1.0 + 1e-9) {
+        return Overdispersed::Poisson;
+    }
+    if !(n.is_finite() && mean.is_finite() && mean > 0.0 && n > mean) {
+        return Overdispersed::NotAbove;
+    }
+    let n = n.min(1e9) as u64;
+    let r = mean * mean / (variance - mean);
+    let p = mean / variance;
+    let ln_first = ln_gamma(n as f64 + r) - ln_gamma(r) - ln_factorial(n)
+        + r * p.ln()
+        + n as f64 * (1.0 - p).ln();
+    Overdispersed::Tail {
+        n,
+        r,
+        q: 1.0 - p,
+        ln_first,
+    }
+}
+
+/// `ln Γ(x)` for `x > 0`: shifted up to 10 or more, then Stirling's series.
+fn ln_gamma(x: f64) -> f64 {
+    let (mut x, mut shift) = (x, 0.0);
+    while x < 10.0 {
+        shift += x.ln();
+        x += 1.0;
+    }
+    let series = 1.0 / (12.0 * x) - 1.0 / (360.0 * x.powi(3)) + 1.0 / (1260.0 * x.powi(5));
+    (x - 0.5) * x.ln() - x + 0.5 * (std::f64::consts::TAU).ln() + series - shift
 }
 
 /// `n` as a count and `ln P(X = n)`, when `n` is above a positive finite `mean`.
@@ -94,7 +186,73 @@ mod tests {
         assert!((ln_factorial(40) - summed).abs() < 1e-9);
     }
 
+    fn exact_negative_binomial(n: u64, mean: f64, variance: f64) -> f64 {
+        // 1 − P(X < n) with P(X = i) = C(i + r − 1, i) p^r (1 − p)^i, r and p from the moments.
+        let r = mean * mean / (variance - mean);
+        let p = mean / variance;
+        let mut term = p.powf(r);
+        let mut below = 0.0;
+        for i in 0..n {
+            below += term;
+            term *= (i as f64 + r) / (i as f64 + 1.0) * (1.0 - p);
+        }
+        -(1.0 - below).log10()
+    }
+
+    #[test]
+    fn a_wider_spread_is_less_surprising() {
+        for (n, mean, variance) in [
+            (4, 0.5, 1.0),
+            (6, 0.34, 0.42),
+            (10, 3.0, 9.0),
+            (3, 0.2, 2.0),
+        ] {
+            let got = overdispersed_surprise(n as f64, mean, variance);
+            let want = exact_negative_binomial(n, mean, variance);
+            assert!(
+                (got - want).abs() < 1e-6,
+                "{n} {mean} {variance}: {got} vs {want}"
+            );
+            assert!(
+                got < poisson_surprise(n as f64, mean),
+                "{n} {mean} {variance}"
+            );
+        }
+        // Not wider than Poisson: the Poisson tail.
+        assert_eq!(
+            overdispersed_surprise(5.0, 1.0, 0.5),
+            poisson_surprise(5.0, 1.0)
+        );
+        assert_eq!(overdispersed_surprise(0.0, 1.0, 4.0), 0.0);
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-10);
+        assert!((ln_gamma(20.0) - ln_factorial(19)).abs() < 1e-9);
+    }
+
     proptest! {
+        #[test]
+        fn the_overdispersed_tail_is_bounded_by_the_poisson_one(
+            n in 0u32..200,
+            mean in 0.001f64..100.0,
+            spread in 0.5f64..200.0,
+        ) {
+            let (n, variance) = (f64::from(n), mean * spread);
+            let now = overdispersed_surprise(n, mean, variance);
+            prop_assert!(now.is_finite() && now >= 0.0);
+            // Far enough into the tail, the wider spread is the less surprising one (near the
+            // mean it need not be: a negative binomial count has more of its mass below).
+            if n >= 2.0 * mean + 2.0 {
+                prop_assert!(now <= poisson_surprise(n, mean) + 1e-9);
+            }
+            prop_assert!(overdispersed_surprise(n + 1.0, mean, variance) >= now - 1e-9);
+            for level in [0.5, 2.0, 4.8, 8.0] {
+                prop_assert_eq!(
+                    overdispersed_surprise_reaches(n, mean, variance, level),
+                    now >= level
+                );
+            }
+        }
+
+
         #[test]
         fn grows_with_the_count_and_shrinks_with_the_mean(
             n in 0u32..200,
