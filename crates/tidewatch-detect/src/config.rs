@@ -33,11 +33,14 @@ pub struct DetectorConfig {
     /// `relative_to_volume`, the day/night cycle is the watch's volume, not the key's share).
     pub slow_baseline_half_life_epochs: f64,
     /// Significance on the slow scale that counts as reaching `threshold` (default 2.0; `0`
-    /// turns the slow scale off). A slow-only story fires when one of its words' count is
-    /// improbable for that word (`slow_min_surprise`), its posts span `slow_min_span_epochs`,
-    /// and it is not a positive story. The slow scale is judged only after its own warm-up (the watch's warm-up,
-    /// three `slow_half_life_epochs` and two `slow_baseline_half_life_epochs`: about a day
-    /// with the defaults), since its baselines start from zero.
+    /// turns the slow scale off). A slow-only story fires when one of its words' count stands
+    /// out for that word (`slow_min_surprise`, `slow_min_lift`), its posts span
+    /// `slow_min_span_epochs`, and it is not a positive story; a key whose slow significance
+    /// reaches `threshold` with a count that stands out (a burst cut in two by an epoch's end)
+    /// fires a negative story at once. The slow scale is judged only after its own warm-up
+    /// (the watch's warm-up, three `slow_half_life_epochs` and two
+    /// `slow_baseline_half_life_epochs`: about a day with the defaults), since its baselines
+    /// start from zero.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slow_threshold: Option<f64>,
     /// A slow-only story fires only when a word's decayed count is this improbable for the
@@ -46,6 +49,10 @@ pub struct DetectorConfig {
     /// keeps the slow scale quiet in dense streams, where every common word drifts up a few
     /// times a day. Half of it starts a candidate story.
     pub slow_min_surprise: f64,
+    /// A slow-only story also needs its word's count to be at least this many times the
+    /// word's usual count: improbable is not enough for a common word (one seen every hour
+    /// that comes up six times in half an hour is improbable, and no story).
+    pub slow_min_lift: f64,
     /// A slow-only story fires only once its posts span this many epochs (posts bunched in
     /// less time are a burst, for the fast scale to judge).
     pub slow_min_span_epochs: u64,
@@ -115,6 +122,7 @@ impl Default for DetectorConfig {
             slow_baseline_half_life_epochs: 144.0,
             slow_threshold: Some(2.0),
             slow_min_surprise: 4.8,
+            slow_min_lift: 10.0,
             slow_min_span_epochs: 3,
             slow_expected_floor: 0.1,
             relative_to_volume: true,
@@ -177,6 +185,7 @@ impl DetectorConfig {
             positive("slow_threshold", slow_threshold)?;
         }
         positive("slow_min_surprise", self.slow_min_surprise)?;
+        positive("slow_min_lift", self.slow_min_lift)?;
         positive("slow_expected_floor", self.slow_expected_floor)?;
         positive("seasonal_half_life_days", self.seasonal_half_life_days)?;
         if !(self.clear_threshold.is_finite() && self.clear_threshold < self.threshold) {

@@ -12,9 +12,10 @@
 //! the watch is (`relative_to_volume`), so the day/night cycle is not a trend. A second, slow
 //! scale (a decayed count over several epochs, `slow_threshold`) catches stories that build up
 //! at a post every few minutes. Its baselines of rare words rest on few posts, so a slow-only
-//! story fires on how improbable one of its words' count is for that word's usual rate and
-//! spread (a negative binomial tail, `slow_min_surprise`), once its posts span a quarter of an
-//! hour, unless it is a positive story; it then starts at its first post of the last hour. A key that
+//! story fires when one of its words' count stands out for that word: improbable for its usual
+//! rate and spread (a negative binomial tail, `slow_min_surprise`) and ten times its usual
+//! count (`slow_min_lift`), once its posts span a quarter of an hour, unless it is a positive
+//! story; it then starts at its first post of the last hour. A key that
 //! becomes unusual starts a candidate story (whose baseline is then not learned for a while, so
 //! slow stories still stand out), unless its earlier posts already belong to a story: then it is
 //! that story's (a term and its pair are one story); co-trending keys in the same posts join

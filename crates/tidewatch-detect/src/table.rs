@@ -61,10 +61,15 @@ impl Significance {
         surprise::overdispersed_surprise(count, expected, variance)
     }
 
-    /// Whether [`Significance::slow_surprise`] reaches `level` (cheaper: mostly one term).
-    pub(crate) fn slow_surprise_reaches(&self, floor: f64, level: f64) -> bool {
+    /// Whether the slow count stands out: [`Significance::slow_surprise`] reaches `level`
+    /// (improbable) and the count is at least `lift` times the expected one (large). Why both:
+    /// a word seen every hour that comes up six times in half an hour can be improbable
+    /// without being news; a word seen twice a week that four people use in half an hour is.
+    /// Cheap when it is not: the lift, then mostly the tail's first term.
+    pub(crate) fn slow_stands_out(&self, floor: f64, level: f64, lift: f64) -> bool {
         let (count, expected, variance) = self.slow_count_model(floor);
-        surprise::overdispersed_surprise_reaches(count, expected, variance, level)
+        count >= lift * expected
+            && surprise::overdispersed_surprise_reaches(count, expected, variance, level)
     }
 
     /// The slow count (rounded), its expected value and its variance, as a count of posts.

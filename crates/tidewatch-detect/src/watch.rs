@@ -297,9 +297,10 @@ impl WatchState {
         // such candidates would absorb (and misname) the next real burst.
         let unusual = |now: &Significance| {
             now.burst >= fresh_minimum
-                || now.slow_surprise_reaches(
+                || now.slow_stands_out(
                     config.slow_expected_floor,
                     config.slow_min_surprise / 2.0,
+                    config.slow_min_lift,
                 )
         };
         let mut fresh: Vec<usize> = (0..keys.len())
@@ -374,37 +375,47 @@ impl WatchState {
             story.add_post(&self.recent[earlier].facts(), config.max_evidence);
         }
         story.add_post(&post.facts(), config.max_evidence);
-        let (mut best_burst, mut surprising) = (f64::NEG_INFINITY, false);
-        // A slow build-up counts once the story's posts span `slow_min_span_epochs` (a faster
-        // bunching is the fast scale's to judge), and only on a word: pairs of common words
-        // drift up together far more often than a word comes up, and a post has n(n−1)/2 of
-        // them, so a pair's surprise is no evidence at this level.
+        // Slow evidence comes two ways. A key whose slow significance reaches the threshold
+        // with a count that stands out is a burst the epochs cut in two (posts on both sides
+        // of an epoch's end): a negative story fires on it at once. A build-up fires once the
+        // story's posts span `slow_min_span_epochs` and one of its words (not a pair: pairs of
+        // common words drift up together far more often than a word comes up, and a post has
+        // n(n−1)/2 of them) stands out, unless the story is a positive one.
+        let (mut best_burst, mut split_burst, mut built_up_word) =
+            (f64::NEG_INFINITY, false, false);
         let built_up = post.at - story.first_post_at
             >= chrono::TimeDelta::seconds(
                 config.slow_min_span_epochs as i64 * config.epoch_seconds as i64,
             );
         for (position, (key, of)) in keys.iter().enumerate() {
-            if story.keys.contains(key) {
-                let now = &scores[position];
-                story.note_score(now.score, now.baseline);
-                best_burst = best_burst.max(now.burst);
-                surprising = surprising
-                    || (built_up
-                        && matches!(of, KeyOf::Term(_))
-                        && now.slow_surprise_reaches(
-                            config.slow_expected_floor,
-                            config.slow_min_surprise,
-                        ));
+            if !story.keys.contains(key) {
+                continue;
             }
+            let now = &scores[position];
+            story.note_score(now.score, now.baseline);
+            best_burst = best_burst.max(now.burst);
+            let could_split = !split_burst && now.score >= config.threshold;
+            let could_build = !built_up_word && built_up && matches!(of, KeyOf::Term(_));
+            if !(could_split || could_build) {
+                continue;
+            }
+            let stands_out = now.slow_stands_out(
+                config.slow_expected_floor,
+                config.slow_min_surprise,
+                config.slow_min_lift,
+            );
+            split_burst |= stands_out && could_split;
+            built_up_word |= stands_out && could_build;
         }
         let epoch_start = self.epoch * config.epoch_seconds as i64;
         let usual = self.baseline.usual(epoch_start, config.threshold);
         let severity = story.assess(config, usual);
-        // A burst fires on its own; a slow build-up when a word's count is improbable for its
-        // usual rate and spread, unless the story is a positive one (a slow positive trend is
-        // no incident; a neutral one may be: the first posts about an outage are questions).
-        let significant =
-            best_burst >= config.threshold || (surprising && !story.is_positive(config, usual));
+        // A burst fires on its own; a split burst when the story is negative; a build-up unless
+        // the story is a positive one (a slow positive trend is no incident; a neutral one may
+        // be: the first posts about an outage are questions).
+        let significant = best_burst >= config.threshold
+            || (split_burst && story.is_negative(config, usual))
+            || (built_up_word && !story.is_positive(config, usual));
         let fires = story.phase == Phase::Candidate
             && significant
             && self.epochs_closed >= config.warmup_epochs
