@@ -549,4 +549,47 @@ mod tests {
         let steady = table.add(5);
         assert!(steady.score < 2.0, "{steady:?}");
     }
+
+    #[test]
+    fn a_rare_word_stands_out_where_a_common_one_is_only_improbable() {
+        let scales = Scales {
+            alpha: DetectorConfig::alpha(24.0),
+            beta: 1.0,
+            slow_half_life: 6.0,
+            slow_alpha: DetectorConfig::alpha(144.0),
+            slow_gain: 3.0,
+            relative_to_volume: false,
+            slow_warmup: 0,
+        };
+        let mut table = SigTable::new(12, 2, scales);
+        // Key 5 comes up once an epoch (a common word), key 9 once every 100 epochs (rare).
+        for epoch in 0..2000 {
+            table.add(5);
+            if epoch % 100 == 0 {
+                table.add(9);
+            }
+            table.close_epoch();
+        }
+        // Half an hour in which key 5 comes up four times as often as usual (four posts an
+        // epoch) and key 9 five times in all.
+        let (mut common, mut rare) = (table.significance(5), table.significance(9));
+        for epoch in 0..6 {
+            for _ in 0..4 {
+                common = table.add(5);
+            }
+            if epoch != 3 {
+                rare = table.add(9);
+            }
+            // From its second post on, key 9 is a candidate story's: its baseline is frozen.
+            if epoch > 0 {
+                table.freeze(9);
+            }
+            table.close_epoch();
+        }
+        // Both counts are improbable; only the rare word's is also ten times its usual one.
+        assert!(common.slow_surprise(0.1) > 4.8, "{common:?}");
+        assert!(!common.slow_stands_out(0.1, 4.8, 10.0), "{common:?}");
+        assert!(common.slow_stands_out(0.1, 4.8, 2.0), "{common:?}");
+        assert!(rare.slow_stands_out(0.1, 4.8, 10.0), "{rare:?}");
+    }
 }
