@@ -403,6 +403,26 @@ mod tests {
     use super::*;
     use crate::config::DetectorConfig;
 
+    /// A table with the fast scale of half-life 24 epochs and the given slow scale (6-epoch
+    /// decayed counts, baselines of `slow_baseline_half_life` epochs).
+    fn two_scale_table(
+        slow_baseline_half_life: f64,
+        slow_gain: f64,
+        relative_to_volume: bool,
+        slow_warmup: u64,
+    ) -> SigTable {
+        let scales = Scales {
+            alpha: DetectorConfig::alpha(24.0),
+            beta: 1.0,
+            slow_half_life: 6.0,
+            slow_alpha: DetectorConfig::alpha(slow_baseline_half_life),
+            slow_gain,
+            relative_to_volume,
+            slow_warmup,
+        };
+        SigTable::new(12, 2, scales)
+    }
+
     fn table() -> SigTable {
         // A slow scale that never wins, so these tests see SigniTrend's single scale.
         let scales = Scales {
@@ -479,16 +499,7 @@ mod tests {
 
     #[test]
     fn the_slow_scale_is_silent_until_warm_and_scores_surprise_by_volume() {
-        let scales = Scales {
-            alpha: DetectorConfig::alpha(24.0),
-            beta: 1.0,
-            slow_half_life: 6.0,
-            slow_alpha: DetectorConfig::alpha(24.0),
-            slow_gain: 3.0,
-            relative_to_volume: true,
-            slow_warmup: 20,
-        };
-        let mut table = SigTable::new(12, 2, scales);
+        let mut table = two_scale_table(24.0, 3.0, true, 20);
         for epoch in 0..40 {
             let now = table.add(9);
             if epoch < 20 {
@@ -519,16 +530,7 @@ mod tests {
 
     #[test]
     fn a_slow_build_stands_out_on_the_slow_scale_only() {
-        let scales = Scales {
-            alpha: DetectorConfig::alpha(24.0),
-            beta: 1.0,
-            slow_half_life: 6.0,
-            slow_alpha: DetectorConfig::alpha(24.0),
-            slow_gain: 2.0,
-            relative_to_volume: true,
-            slow_warmup: 0,
-        };
-        let mut table = SigTable::new(12, 2, scales);
+        let mut table = two_scale_table(24.0, 2.0, true, 0);
         // Background: key 5 once every other epoch; key 9 (the story) never.
         for epoch in 0..300 {
             if epoch % 2 == 0 {
@@ -552,16 +554,7 @@ mod tests {
 
     #[test]
     fn a_rare_word_stands_out_where_a_common_one_is_only_improbable() {
-        let scales = Scales {
-            alpha: DetectorConfig::alpha(24.0),
-            beta: 1.0,
-            slow_half_life: 6.0,
-            slow_alpha: DetectorConfig::alpha(144.0),
-            slow_gain: 3.0,
-            relative_to_volume: false,
-            slow_warmup: 0,
-        };
-        let mut table = SigTable::new(12, 2, scales);
+        let mut table = two_scale_table(144.0, 3.0, false, 0);
         // Key 5 comes up once an epoch (a common word), key 9 once every 100 epochs (rare).
         for epoch in 0..2000 {
             table.add(5);
