@@ -118,12 +118,7 @@ fn a_slow_negative_story_fires_before_it_is_ever_a_burst() {
         story.push(watched(&format!("slow{index}"), at, &text, -0.5));
         at += Duration::minutes(if index < 10 { 6 } else { 3 });
     }
-    let posts = merge(vec![quiet, story]);
-    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
-    let events = run(&mut detector, &posts);
-    let firing = firing_events(&events);
-    assert_eq!(firing.len(), 1, "{events:#?}");
-    let fired = firing[0];
+    let fired = the_one_firing(vec![quiet, story]);
     assert!(fired.first_post_id.starts_with("slow"), "{fired:?}");
     assert!(fired.terms.contains(&"tarmac".to_string()), "{fired:?}");
     assert!(
@@ -164,17 +159,22 @@ fn a_rare_word_in_a_few_neutral_questions_fires_on_the_fourth() {
         })
         .collect();
     let fourth_at = story[3].scored.post.created_at;
-    let posts = merge(vec![quiet, story]);
-    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
-    let events = run(&mut detector, &posts);
-    let firing = firing_events(&events);
-    assert_eq!(firing.len(), 1, "{events:#?}");
-    let fired = firing[0];
+    let fired = the_one_firing(vec![quiet, story]);
     assert_eq!(fired.fired_at, fourth_at, "{fired:?}");
     // It starts at its true first post, three quarters of an hour back.
     assert_eq!(fired.first_post_id, "question0", "{fired:?}");
     assert_eq!(fired.posts, 4, "{fired:?}");
     assert!(fired.terms.contains(&"computer".to_string()), "{fired:?}");
+}
+
+/// Runs the merged streams through a default detector; asserts that exactly one story fired
+/// and returns its firing event.
+fn the_one_firing(streams: Vec<Vec<tidewatch_model::WatchedPost>>) -> AlertEvent {
+    let mut detector = Detector::new(DetectorConfig::default()).unwrap();
+    let events = run(&mut detector, &merge(streams));
+    let firing = firing_events(&events);
+    assert_eq!(firing.len(), 1, "{events:#?}");
+    firing[0].clone()
 }
 
 /// The events that fired a story (first alerts), in order.

@@ -6,7 +6,7 @@
 //! finite and non-negative for any finite input, non-decreasing in `n` and non-increasing in
 //! `mean`; its cost is bounded (at most 512 tail terms, `ln(n!)` by Stirling's series), and
 //! [`poisson_surprise_reaches`] answers as comparing it, mostly from the first term alone.
-//! [`overdispersed_surprise`] is the same for a negative binomial count (a wider spread than
+//! `overdispersed_surprise` is the same for a negative binomial count (a wider spread than
 //! Poisson, from the key's own variance): in the tail (counts of at least twice the mean) never
 //! more surprising than the Poisson count of the same mean, and equal to it when the variance
 //! is not above the mean.
@@ -46,40 +46,45 @@ pub(crate) fn poisson_surprise_reaches(n: f64, mean: f64, level: f64) -> bool {
 /// `−log10 P(X ≥ n)` for a negative binomial count of the given mean and variance: a count
 /// whose usual spread is wider than a Poisson count's (words come in bursts). It is
 /// [`poisson_surprise`] when `variance` is not above `mean`; the variance is taken as at most
-/// 100 × the mean (the tail sum then needs at most a few thousand terms).
+/// 100 × the mean (the tail sum then needs at most a few thousand terms). The detector asks
+/// only [`overdispersed_surprise_reaches`]; the value itself is for tests and diagnostics.
+#[cfg(test)]
 pub(crate) fn overdispersed_surprise(n: f64, mean: f64, variance: f64) -> f64 {
     match overdispersed_first_term(n, mean, variance) {
         Overdispersed::Poisson => poisson_surprise(n, mean),
         Overdispersed::NotAbove => 0.0,
-        Overdispersed::Tail { n, r, q, ln_first } => {
-            // Σ_{i ≥ n} P(X = i): each term is the previous × (i + r) / (i + 1) × q.
-            let (mut term, mut sum) = (1.0f64, 1.0f64);
-            let mut i = n as f64;
-            for _ in 1..8192u32 {
-                term *= (i + r) / (i + 1.0) * q;
-                i += 1.0;
-                sum += term;
-                if term < 1e-12 * sum {
-                    break;
-                }
-            }
-            let ln_tail = (ln_first + sum.ln()).min(0.0);
-            -ln_tail / std::f64::consts::LN_10
-        }
+        Overdispersed::Tail { n, r, q, ln_first } => negative_binomial_tail(n, r, q, ln_first),
     }
 }
 
-/// Whether [`overdispersed_surprise`]`(n, mean, variance) >= level` (mostly from its first
+/// Whether `overdispersed_surprise(n, mean, variance) >= level` (mostly from its first
 /// term: the tail is at least that).
 pub(crate) fn overdispersed_surprise_reaches(n: f64, mean: f64, variance: f64, level: f64) -> bool {
     match overdispersed_first_term(n, mean, variance) {
         Overdispersed::Poisson => poisson_surprise_reaches(n, mean, level),
         Overdispersed::NotAbove => level <= 0.0,
-        Overdispersed::Tail { ln_first, .. } => {
+        Overdispersed::Tail { n, r, q, ln_first } => {
             -ln_first / std::f64::consts::LN_10 >= level
-                && overdispersed_surprise(n, mean, variance) >= level
+                && negative_binomial_tail(n, r, q, ln_first) >= level
         }
     }
+}
+
+/// `−log10 Σ_{i ≥ n} P(X = i)` from the first term's logarithm: each term is the previous
+/// × (i + r) / (i + 1) × q (at most 8,192 terms).
+fn negative_binomial_tail(n: u64, r: f64, q: f64, ln_first: f64) -> f64 {
+    let (mut term, mut sum) = (1.0f64, 1.0f64);
+    let mut i = n as f64;
+    for _ in 1..8192u32 {
+        term *= (i + r) / (i + 1.0) * q;
+        i += 1.0;
+        sum += term;
+        if term < 1e-12 * sum {
+            break;
+        }
+    }
+    let ln_tail = (ln_first + sum.ln()).min(0.0);
+    -ln_tail / std::f64::consts::LN_10
 }
 
 enum Overdispersed {
