@@ -85,11 +85,16 @@ export function showTrends(view) {
     if (current) download(current).catch((error) => output.prepend(el('p', { class: 'error', role: 'alert' }, `Export failed: ${error.message}`)));
   });
 
+  // Why a ticket: the first load (the default range) may answer after a load the analyst asked
+  // for later; only the answer to the latest query may be shown.
+  let latestLoad = 0;
   async function load() {
     const params = query(form);
+    const ticket = ++latestLoad;
     output.replaceChildren(el('p', { role: 'status' }, 'Loading…'));
     try {
       const body = await api(`/api/v1/trends?${params}`);
+      if (ticket !== latestLoad) return;
       current = params;
       exportLink.hidden = false;
       exportLink.href = `/api/v1/trends?${params}&format=csv`;
@@ -109,6 +114,7 @@ export function showTrends(view) {
       );
       if (!body.buckets.length) output.append(table);
     } catch (error) {
+      if (ticket !== latestLoad) return;
       output.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Could not load trends: ${error.message}`));
     }
   }
