@@ -7,7 +7,9 @@
 // acknowledges it and GET /api/v1/alerts/<id> shows it acknowledged (and the PagerDuty mock got
 // an acknowledge with dedup_key = story id); a viewer sees no action buttons and a POST with the
 // viewer token is 403; the story view shows its chart and evidence; the trends table equals
-// GET /api/v1/trends for the same query. Screenshots go to tests/browser/artifacts/.
+// GET /api/v1/trends for the same query; a late answer to a query the user has left (a story,
+// the trends page's default range) is never shown, and a late list answer does not undo a change
+// the feed's stream already showed. Screenshots go to tests/browser/artifacts/.
 // Exits non-zero on any failure.
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -251,6 +253,69 @@ try {
     assert(csv.status === 200 && csv.text.trim().split('\n').length === api.buckets.length + 1, 'CSV export has a header and one line per bucket');
     assert(await responder.getByTestId('csv-export').isVisible(), 'CSV export link shown');
     await shot(responder, '06-trends');
+  });
+
+  await step('a slow answer to a query the user has left is never shown', async () => {
+    // Hold back the answers the user will have moved away from: the story, and the trends
+    // page's default (24 h) query. Both arrive after the answer to what the user asked next.
+    const held = [];
+    const holdBack = async (route) => {
+      held.push(route.request().url());
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await route.continue().catch(() => {});
+    };
+    const isDefaultTrends = (url) => url.pathname === '/api/v1/trends' && !url.searchParams.has('format') &&
+      (Date.parse(url.searchParams.get('to')) - Date.parse(url.searchParams.get('from'))) / 3600e3 === 24;
+    await responder.route((url) => url.pathname.startsWith('/api/v1/stories/') || isDefaultTrends(url), holdBack);
+    try {
+      await responder.goto(`${base}/#/stories/${encodeURIComponent(storyId)}`);
+      await until('the story request', () => held.some((url) => url.includes('/api/v1/stories/')), 15000, 50);
+      await responder.evaluate(() => { window.location.hash = '#/trends'; });
+      await responder.getByTestId('trend-range').selectOption('168');
+      await responder.getByTestId('trend-apply').click();
+      await responder.getByTestId('trends-table').waitFor({ state: 'attached', timeout: 15000 });
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      assert(held.length >= 2, `held back ${held.length} answers (${held.join(', ')})`);
+      assert(await responder.getByTestId('story-title').count() === 0, 'the late story answer did not replace the trends page');
+      const query = await responder.getByTestId('trends-table').getAttribute('data-query');
+      const params = new URLSearchParams(query);
+      const hours = (Date.parse(params.get('to')) - Date.parse(params.get('from'))) / 3600e3;
+      assert(hours === 168, `the table shows the ${hours} h query after the late 24 h answer, not the 7-day one`);
+    } finally {
+      await responder.unrouteAll({ behavior: 'ignoreErrors' });
+    }
+    await shot(responder, '06b-late-answers');
+  });
+
+  await step('the feed keeps a change from the stream over an older list answer', async () => {
+    // The feed's list answer is taken now (the story is acknowledged) but delivered late; the
+    // story is snoozed meanwhile and the stream says so. The late list must not undo that.
+    let listTaken = false;
+    let listDelivered = false;
+    await responder.route((url) => url.pathname === '/api/v1/alerts', async (route) => {
+      const response = await route.fetch();
+      listTaken = true;
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      await route.fulfill({ response }).catch(() => {});
+      listDelivered = true;
+    });
+    const path = `/api/v1/alerts/${encodeURIComponent(storyId)}`;
+    try {
+      await responder.evaluate(() => { window.location.hash = '#/alerts'; });
+      await until('the list answer', () => listTaken, 15000, 50);
+      await responder.getByTestId('stream-status').and(responder.locator('[data-state="live"]')).waitFor({ timeout: 5000 });
+      const snoozed = await apiCall(`${path}/snooze`, responderToken, { method: 'POST', body: { minutes: 60 } });
+      assert(snoozed.status === 200, `snooze answered ${snoozed.status}: ${snoozed.text}`);
+      const card = responder.locator(`[data-testid="alert"][data-story-id="${storyId}"]`);
+      await card.and(responder.locator('[data-status="snoozed"]')).waitFor({ timeout: 4000 });
+      await until('the late list answer', () => listDelivered, 15000, 50);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const status = await card.getAttribute('data-status');
+      assert(status === 'snoozed', `after the late list answer the card says ${status}, the stream said snoozed`);
+    } finally {
+      await responder.unrouteAll({ behavior: 'ignoreErrors' });
+      await apiCall(`${path}/unsnooze`, responderToken, { method: 'POST', body: {} });
+    }
   });
 
   await step('collector health page renders', async () => {

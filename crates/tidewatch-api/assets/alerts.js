@@ -119,7 +119,12 @@ export function showAlerts(view) {
   }
 
   api('/api/v1/alerts?limit=200')
-    .then((body) => { for (const a of body.alerts) alerts.set(a.story_id, a); render(); })
+    // Why a story already in the map is kept: it came from the stream (or the user's own action)
+    // and is at least as new as this answer; any later change comes through the stream too.
+    .then((body) => {
+      for (const a of body.alerts) if (!alerts.has(a.story_id)) alerts.set(a.story_id, a);
+      render();
+    })
     .catch((error) => list.replaceChildren(el('li', { class: 'error' }, `Could not load alerts: ${error.message}`)));
 
   const source = new EventSource(`/api/v1/alerts/stream?token=${encodeURIComponent(session.token)}`);

@@ -122,8 +122,10 @@ function route() {
   if (!session.token) return;
   if (leaveView) { leaveView(); leaveView = null; }
   const hash = location.hash || '#/alerts';
-  const view = document.getElementById('view');
-  view.replaceChildren();
+  // Why a fresh container per visit: a view's requests may answer after the user has moved on;
+  // they then fill a detached container instead of the page the user is looking at now.
+  const view = el('div', { 'data-route': hash });
+  document.getElementById('view').replaceChildren(view);
   for (const link of document.querySelectorAll('#nav a')) {
     const current = hash.startsWith(link.getAttribute('href')) ||
       (hash.startsWith('#/stories') && link.getAttribute('href') === '#/alerts');
