@@ -23,23 +23,46 @@ function frame(title, description, width, height) {
 function timeLabel(ms, spanMs) {
   const date = new Date(ms);
   if (spanMs > 3 * 86400e3) return date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  if (spanMs < 10 * 60e3) return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }
 
-function axes(root, box, xMin, xMax, yMax, yFormat, right) {
+/**
+ * The top of a count axis: four round steps that cover `max`, each 1, 2, 2.5 or 5 × 10^k and a
+ * whole number (2.5 only from 25 up, so the labels stay exact).
+ */
+export function niceTop(max) {
+  const raw = Math.max(1, max) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const multiples = power >= 10 ? [1, 2, 2.5, 5, 10] : [1, 2, 5, 10];
+  const step = multiples.map((multiple) => multiple * power).find((candidate) => candidate >= raw);
+  return Math.max(1, step) * 4;
+}
+
+/**
+ * Grid, count labels (left), optional share labels (right) and time labels under `xOf`'s
+ * positions. A chart of one instant gets one time label; a label equal to the one before it
+ * is left out, so a short span never shows the same time five times.
+ */
+function axes(root, box, xMin, xMax, xOf, yMax, right) {
   const { left, top, width, height } = box;
   root.append(svg('line', { x1: left, y1: top + height, x2: left + width, y2: top + height, stroke: '#8a94a0' }));
   for (let i = 0; i <= 4; i += 1) {
     const y = top + height - (i / 4) * height;
     root.append(svg('line', { x1: left, y1: y, x2: left + width, y2: y, stroke: '#e4e8ec' }));
-    root.append(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, yFormat((i / 4) * yMax)));
+    root.append(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(Math.round((i / 4) * yMax))));
     if (right) root.append(svg('text', { x: left + width + 6, y: y + 4 }, right(i / 4)));
   }
-  const span = Math.max(1, xMax - xMin);
-  for (let i = 0; i <= 4; i += 1) {
-    const x = left + (i / 4) * width;
-    const anchor = i === 0 ? 'start' : i === 4 ? 'end' : 'middle';
-    root.append(svg('text', { x, y: top + height + 16, 'text-anchor': anchor }, timeLabel(xMin + (i / 4) * span, span)));
+  const span = xMax - xMin;
+  const ticks = span === 0 ? [xMin] : [0, 1, 2, 3, 4].map((i) => xMin + (i / 4) * span);
+  let previous = null;
+  for (const ms of ticks) {
+    const label = timeLabel(ms, span);
+    if (label === previous) continue;
+    previous = label;
+    const x = xOf(ms);
+    const anchor = x <= left + 1 ? 'start' : x >= left + width - 1 ? 'end' : 'middle';
+    root.append(svg('text', { x: x.toFixed(1), y: top + height + 16, 'text-anchor': anchor, 'data-tick': 'time' }, label));
   }
 }
 
@@ -53,9 +76,9 @@ export function lineChart(series, { title, yLabel = '', width = 900, height = 28
   const box = { left: 56, top: 12, width: width - 76, height: height - 42 };
   const xMin = Math.min(...all.map((p) => p[0]));
   const xMax = Math.max(...all.map((p) => p[0]));
-  const yMax = Math.max(1, ...all.map((p) => p[1])) * 1.1;
-  axes(root, box, xMin, xMax, yMax, (v) => Math.round(v).toString());
+  const yMax = niceTop(Math.max(...all.map((p) => p[1])));
   const x = (ms) => box.left + ((ms - xMin) / Math.max(1, xMax - xMin)) * box.width;
+  axes(root, box, xMin, xMax, x, yMax);
   const y = (v) => box.top + box.height - (v / yMax) * box.height;
   series.forEach((s, index) => {
     const color = PALETTE[index % PALETTE.length];
@@ -81,10 +104,10 @@ export function barsAndShare(points, { title, width = 900, height = 260 } = {}) 
   const sorted = [...points].sort((a, b) => a.at - b.at);
   const xMin = sorted[0].at;
   const xMax = sorted[sorted.length - 1].at;
-  const yMax = Math.max(1, ...sorted.map((p) => p.posts)) * 1.1;
-  axes(root, box, xMin, xMax, yMax, (v) => Math.round(v).toString(), (f) => `${Math.round(f * 100)}%`);
+  const yMax = niceTop(Math.max(...sorted.map((p) => p.posts)));
   const slot = box.width / Math.max(1, sorted.length);
   const x = (ms) => box.left + ((ms - xMin) / Math.max(1, xMax - xMin)) * (box.width - slot) + slot / 2;
+  axes(root, box, xMin, xMax, x, yMax, (f) => `${Math.round(f * 100)}%`);
   const bars = svg('g', { 'data-series': 'posts' });
   for (const p of sorted) {
     const h = (p.posts / yMax) * box.height;
@@ -98,6 +121,10 @@ export function barsAndShare(points, { title, width = 900, height = 260 } = {}) 
   root.append(bars);
   const yShare = (f) => box.top + box.height - f * box.height;
   const d = sorted.map((p, i) => `${i ? 'L' : 'M'}${x(p.at).toFixed(1)},${yShare(p.share).toFixed(1)}`).join(' ');
-  root.append(svg('path', { d, fill: 'none', stroke: '#a4161a', 'stroke-width': 2.5, 'data-series': 'negative_share' }));
+  const share = svg('g', { 'data-series': 'negative_share' });
+  share.append(svg('path', { d, fill: 'none', stroke: '#a4161a', 'stroke-width': 2.5 }));
+  // A marker per bucket: a line through one bucket draws nothing, a marker still shows its share.
+  for (const p of sorted) share.append(svg('circle', { cx: x(p.at).toFixed(1), cy: yShare(p.share).toFixed(1), r: 3, fill: '#a4161a' }));
+  root.append(share);
   return root;
 }
