@@ -1,7 +1,8 @@
 //! End-to-end behaviour of the detector on synthetic streams: a negative burst sharing a term
 //! pair fires exactly one story, early, which resolves after the burst dies down; a loud but
 //! normal daily cycle fires nothing; slow stories (a negative build-up, a rare word in a few
-//! neutral questions) fire before they are ever a burst.
+//! neutral questions, also on a busy watch) fire before they are ever a burst, starting at
+//! their first post.
 
 mod support;
 
@@ -130,13 +131,26 @@ fn a_slow_negative_story_fires_before_it_is_ever_a_burst() {
 
 #[test]
 fn a_rare_word_in_a_few_neutral_questions_fires_on_the_fourth() {
+    // A watch of 60 posts an hour (the slow scale warms up in about a day).
+    rare_word_questions_fire_on_the_fourth_from_their_first(5);
+}
+
+#[test]
+fn on_a_busy_watch_the_rare_word_story_still_starts_at_its_first_post() {
+    // 360 posts an hour: three quarters of an hour back is some 270 posts back, further than
+    // a memory of 64 posts reaches; the story must still start at its first question and fire
+    // on the fourth (its posts span 35 minutes), not wait for posts after the ones it forgot.
+    rare_word_questions_fire_on_the_fourth_from_their_first(30);
+}
+
+/// The first questions about an outage, after 40 hours of `per_epoch` background posts per
+/// 5 minutes: neutral (no lexicon word), four authors in 35 minutes, worded differently, a word
+/// this watch never uses. Four posts of a never-seen word in half an hour is news: the story
+/// fires on the fourth and starts at the first.
+fn rare_word_questions_fire_on_the_fourth_from_their_first(per_epoch: u64) {
     let mut rng = Lcg(23);
-    // A watch of 60 posts an hour (the slow scale warms up in about a day), then the first
-    // questions about an outage: neutral (no lexicon word), four authors in 35 minutes,
-    // worded differently, a word this watch never uses. Four posts of a never-seen word in
-    // half an hour is news.
     let story_start = start() + Duration::hours(36);
-    let quiet = background(&mut rng, start(), 40 * 3600, |_| 5, "bg");
+    let quiet = background(&mut rng, start(), 40 * 3600, |_| per_epoch, "bg");
     let questions = [
         (
             0,
