@@ -106,6 +106,7 @@ const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   headless: true,
   viewport: { width: 1280, height: 900 },
+  locale: 'en-US', // the page formats numbers in the browser's locale; the checks expect en-US
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
@@ -151,6 +152,11 @@ try {
     assert(status === 200, `GET alert answered ${status}`);
     assert(json.alert.status === 'acknowledged', `alert status is ${json.alert.status}`);
     assert(json.actions.some((action) => action.action === 'ack' || action.action === 'acknowledge'), 'an ack action is recorded');
+    // The card says why it fired: the story's terms and its score against the threshold.
+    const why = await card.getByTestId('alert-why').innerText();
+    for (const term of json.alert.terms.slice(0, 5)) assert(why.includes(term), `card reason "${why}" lacks term ${term}`);
+    const threshold = json.alert.threshold.toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+    assert(why.includes(`fires at ${threshold}`), `card reason "${why}" lacks the threshold ${threshold}`);
     await shot(responder, '03-acknowledged');
     if (pagerDutyUrl) {
       await until('an acknowledge at the PagerDuty mock', async () => {

@@ -54,6 +54,15 @@ export function actionButtons(alert, onDone) {
   return el('div', { class: 'actions', role: 'group', 'aria-label': `Actions for ${alert.title}` }, buttons);
 }
 
+/** Why the story fired, on the card itself: its terms, and its score against threshold and usual. */
+function why(alert) {
+  const terms = (alert.terms || []).slice(0, 5);
+  return el('p', { class: 'why', 'data-testid': 'alert-why' },
+    terms.length ? el('span', {}, 'Terms ', terms.map((term) => el('span', { class: 'term' }, term))) : null,
+    el('span', { 'data-testid': 'alert-score' },
+      `score ${number(alert.score, 1)} (fires at ${number(alert.threshold, 1)}, usual ${number(alert.baseline, 2)} per epoch)`));
+}
+
 function card(alert, now, fresh, onChange) {
   const titleId = `alert-${alert.story_id}`;
   const item = el('li', {
@@ -75,6 +84,7 @@ function card(alert, now, fresh, onChange) {
       el('div', {}, el('dt', {}, 'Age'), el('dd', { 'data-testid': 'alert-age', 'data-since': alert.fired_at }, age(alert.fired_at, now))),
       alert.acknowledged_by ? el('div', {}, el('dt', {}, 'Acknowledged by'), el('dd', {}, alert.acknowledged_by)) : null,
       alert.snoozed_until ? el('div', {}, el('dt', {}, 'Snoozed until'), el('dd', {}, new Date(alert.snoozed_until).toLocaleTimeString())) : null),
+    why(alert),
   );
   if (buttons) item.append(buttons);
   return item;
