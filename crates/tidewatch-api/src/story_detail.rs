@@ -3,8 +3,9 @@
 //!
 //! Guarantees: every post counts once (the store already folded deliveries; posts are also keyed
 //! here by `source:source_id`); the timeline's buckets are UTC multiples of a width chosen from
-//! the story's span (5 minutes up to 12 hours, 1 hour up to 3 days, else 1 day) and empty buckets
-//! are absent; lists are sorted deterministically (ties broken by name or key).
+//! the story's span (1 minute up to an hour, 5 minutes up to 12 hours, 1 hour up to 3 days, else
+//! 1 day) and empty buckets are absent; lists are sorted deterministically (ties broken by name
+//! or key).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,8 +64,13 @@ fn serialize_time<S: serde::Serializer>(
     serializer.serialize_str(&tidewatch_model::format_timestamp(time))
 }
 
-/// Timeline bucket width for a story spanning `span`.
+/// Timeline bucket width for a story spanning `span`. Why minutes for the first hour: that is
+/// when a responder asks whether the story is still growing, and 5-minute buckets would show a
+/// young story as one or two bars.
 pub(crate) fn timeline_width(span: Duration) -> i64 {
+    if span <= Duration::hours(1) {
+        return 60;
+    }
     if span <= Duration::hours(12) {
         return 300;
     }

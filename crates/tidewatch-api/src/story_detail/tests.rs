@@ -72,8 +72,10 @@ fn builds_timeline_authors_and_counts() {
         .iter()
         .map(|bucket| (bucket.bucket, bucket.posts, bucket.negative))
         .collect();
-    assert_eq!(timeline, [(at(0), 2, 1), (at(5), 1, 1)]);
-    assert_eq!(detail.timeline[0].negative_share, 0.5);
+    // The story spans half an hour: one-minute buckets, the empty ones left out.
+    assert_eq!(timeline, [(at(1), 1, 1), (at(2), 1, 0), (at(7), 1, 1)]);
+    assert_eq!(detail.timeline[0].negative_share, 1.0);
+    assert_eq!(detail.timeline[1].negative_share, 0.0);
     assert_eq!(
         detail.first_post.as_ref().map(StoredPost::key).as_deref(),
         Some("m:2")
@@ -112,6 +114,9 @@ fn builds_timeline_authors_and_counts() {
 
 #[test]
 fn widths_follow_the_span_and_open_stories_run_to_now() {
+    assert_eq!(timeline_width(Duration::minutes(20)), 60);
+    assert_eq!(timeline_width(Duration::hours(1)), 60);
+    assert_eq!(timeline_width(Duration::minutes(61)), 300);
     assert_eq!(timeline_width(Duration::hours(2)), 300);
     assert_eq!(timeline_width(Duration::days(2)), 3_600);
     assert_eq!(timeline_width(Duration::days(9)), 86_400);
