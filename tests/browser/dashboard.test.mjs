@@ -9,7 +9,8 @@
 // viewer token is 403; the story view shows its chart and evidence; the trends table equals
 // GET /api/v1/trends for the same query; a late answer to a query the user has left (a story,
 // the trends page's default range) is never shown, and a late list answer does not undo a change
-// the feed's stream already showed. Screenshots go to tests/browser/artifacts/.
+// the feed's stream already showed; after its stream reconnects the feed shows what changed
+// while it was down. Screenshots go to tests/browser/artifacts/.
 // Exits non-zero on any failure.
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -318,6 +319,32 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const status = await card.getAttribute('data-status');
       assert(status === 'snoozed', `after the late list answer the card says ${status}, the stream said snoozed`);
+    } finally {
+      await responder.unrouteAll({ behavior: 'ignoreErrors' });
+      await apiCall(`${path}/unsnooze`, responderToken, { method: 'POST', body: {} });
+    }
+  });
+
+  await step('the feed catches up on what changed while its live stream was down', async () => {
+    // Every stream connection now ends at once, empty (and asks to be retried after 300 ms):
+    // only the feed's reload on reconnect can show the change made meanwhile.
+    let connections = 0;
+    await responder.route((url) => url.pathname === '/api/v1/alerts/stream', async (route) => {
+      connections += 1;
+      await route.fulfill({ status: 200, contentType: 'text/event-stream', body: 'retry: 300\n\n' }).catch(() => {});
+    });
+    const path = `/api/v1/alerts/${encodeURIComponent(storyId)}`;
+    try {
+      await responder.evaluate(() => { window.location.hash = '#/trends'; });
+      await responder.evaluate(() => { window.location.hash = '#/alerts'; });
+      const card = responder.locator(`[data-testid="alert"][data-story-id="${storyId}"]`);
+      await card.and(responder.locator('[data-status="acknowledged"]')).waitFor({ timeout: 15000 });
+      await until('a stream connection', () => connections >= 1, 15000, 50);
+      const snoozed = await apiCall(`${path}/snooze`, responderToken, { method: 'POST', body: { minutes: 60 } });
+      assert(snoozed.status === 200, `snooze answered ${snoozed.status}: ${snoozed.text}`);
+      const before = connections;
+      await card.and(responder.locator('[data-status="snoozed"]')).waitFor({ timeout: 15000 });
+      assert(connections > before, 'the change arrived after a reconnect');
     } finally {
       await responder.unrouteAll({ behavior: 'ignoreErrors' });
       await apiCall(`${path}/unsnooze`, responderToken, { method: 'POST', body: {} });

@@ -1,6 +1,7 @@
 // The live alert feed: the current alerts from GET /api/v1/alerts, then every change from the
 // server-sent events of /api/v1/alerts/stream (new, updated, acknowledged, resolved) without a
-// reload. Responders and admins get ack / resolve / snooze buttons; viewers do not.
+// reload; after the stream reconnects, the list again (what changed while it was down).
+// Responders and admins get ack / resolve / snooze buttons; viewers do not.
 import { api, canAct, el, announce, percent, age, number, session } from './app.js';
 
 const STATUSES = ['active', 'open', 'acknowledged', 'snoozed', 'resolved', 'all'];
@@ -117,9 +118,16 @@ export function showAlerts(view) {
     fresh.clear();
   }
 
+  // Each change from the stream (or the user's own action) is numbered, so that a list answer
+  // never undoes a change made after its request was sent.
+  let changes = 0;
+  const changedAt = new Map();
+
   function upsert(alert, { quiet = false } = {}) {
     const before = alerts.get(alert.story_id);
     alerts.set(alert.story_id, alert);
+    changes += 1;
+    changedAt.set(alert.story_id, changes);
     if (!quiet) {
       fresh.add(alert.story_id);
       if (!before) announce(`New ${alert.severity} alert on ${alert.watch}: ${alert.title}`);
@@ -128,17 +136,34 @@ export function showAlerts(view) {
     render();
   }
 
-  api('/api/v1/alerts?limit=200')
-    // Why a story already in the map is kept: it came from the stream (or the user's own action)
-    // and is at least as new as this answer; any later change comes through the stream too.
-    .then((body) => {
-      for (const a of body.alerts) if (!alerts.has(a.story_id)) alerts.set(a.story_id, a);
-      render();
-    })
-    .catch((error) => list.replaceChildren(el('li', { class: 'error' }, `Could not load alerts: ${error.message}`)));
+  // The list, at the start and again after every reconnect. A story changed since the request
+  // was sent keeps its newer state; an answer older than one already applied is dropped.
+  let listRequests = 0;
+  let listApplied = 0;
+  function loadList() {
+    const ticket = ++listRequests;
+    const mark = changes;
+    api('/api/v1/alerts?limit=200')
+      .then((body) => {
+        if (ticket < listApplied) return;
+        listApplied = ticket;
+        for (const a of body.alerts) if ((changedAt.get(a.story_id) || 0) <= mark) alerts.set(a.story_id, a);
+        render();
+      })
+      .catch((error) => list.replaceChildren(el('li', { class: 'error' }, `Could not load alerts: ${error.message}`)));
+  }
+  loadList();
 
   const source = new EventSource(`/api/v1/alerts/stream?token=${encodeURIComponent(session.token)}`);
-  source.addEventListener('open', () => { status.dataset.state = 'live'; status.textContent = 'Live'; });
+  let connectedBefore = false;
+  source.addEventListener('open', () => {
+    status.dataset.state = 'live';
+    status.textContent = 'Live';
+    // Why a reload on reconnect: the stream replays only its last seconds, so whatever changed
+    // while the connection was down would otherwise be missing until the page is reloaded.
+    if (connectedBefore) loadList();
+    connectedBefore = true;
+  });
   source.addEventListener('error', () => { status.dataset.state = 'reconnecting'; status.textContent = 'Reconnecting…'; });
   source.addEventListener('alert', (event) => {
     try { upsert(JSON.parse(event.data)); } catch { /* a malformed event is skipped */ }
