@@ -7,6 +7,9 @@
 //! appears. A `: keepalive` comment goes out every 15 seconds. A failing poll is logged and
 //! retried on the next tick; the stream ends when the client goes away or the API shuts down.
 //! This route alone also accepts `?token=`, because browsers' `EventSource` cannot send headers.
+//! Every event carries an `id` (the newest row version sent so far, in microseconds); a client
+//! that reconnects with `Last-Event-ID` (as `EventSource` does by itself) gets every story that
+//! changed since then, as far back as an hour.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -31,6 +34,9 @@ pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(1);
 pub(crate) const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 /// How far behind the newest seen version each poll looks again, in microseconds.
 pub(crate) const LOOKBACK_MICROS: u64 = 10_000_000;
+/// How far back a `Last-Event-ID` may resume, in microseconds; an older id resumes from here
+/// (a client away longer reloads the alert list instead).
+pub(crate) const MAX_RESUME_MICROS: u64 = 3_600_000_000;
 
 struct StreamPoller {
     store: PostStore,
@@ -59,7 +65,8 @@ impl StreamPoller {
             }
             match alert_of_story(&self.store, &story_id, Utc::now()).await {
                 Ok((alert, _)) => {
-                    let Ok(event) = Event::default().event("alert").json_data(&alert) else {
+                    let event = Event::default().event("alert").id(self.cursor.to_string());
+                    let Ok(event) = event.json_data(&alert) else {
                         continue;
                     };
                     self.pending.push_back(event);
@@ -80,6 +87,15 @@ fn unix_micros_now() -> u64 {
     u64::try_from(Utc::now().timestamp_micros()).unwrap_or(0)
 }
 
+/// Where a new connection starts: the client's `Last-Event-ID` when it is a version from the
+/// last hour (older ones start an hour back, later ones and garbage now), else now.
+pub(crate) fn resume_cursor(last_event_id: Option<&str>, now: u64) -> u64 {
+    let Some(version) = last_event_id.and_then(|id| id.trim().parse::<u64>().ok()) else {
+        return now;
+    };
+    version.clamp(now.saturating_sub(MAX_RESUME_MICROS), now)
+}
+
 pub(crate) async fn alert_stream(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -87,9 +103,12 @@ pub(crate) async fn alert_stream(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref());
     authorize(&state, &headers, params.single("token")?, Role::Viewer)?;
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok());
     let poller = StreamPoller {
         store: state.store.clone(),
-        cursor: unix_micros_now(),
+        cursor: resume_cursor(last_event_id, unix_micros_now()),
         sent: HashMap::new(),
         pending: VecDeque::new(),
         shutdown: state.shutdown.clone(),
@@ -109,4 +128,34 @@ pub(crate) async fn alert_stream(
         .interval(KEEPALIVE_INTERVAL)
         .text(" keepalive");
     Ok(Sse::new(events).keep_alive(keep_alive).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000_000_000;
+
+    #[test]
+    fn a_connection_resumes_from_a_recent_last_event_id_and_otherwise_starts_now() {
+        assert_eq!(resume_cursor(None, NOW), NOW);
+        assert_eq!(resume_cursor(Some("not a version"), NOW), NOW);
+        assert_eq!(resume_cursor(Some(""), NOW), NOW);
+        let a_minute_ago = NOW - 60_000_000;
+        assert_eq!(
+            resume_cursor(Some(&a_minute_ago.to_string()), NOW),
+            a_minute_ago
+        );
+        assert_eq!(
+            resume_cursor(Some(&format!(" {a_minute_ago} ")), NOW),
+            a_minute_ago
+        );
+        // A day away resumes an hour back; an id from the future resumes now.
+        let a_day_ago = NOW - 86_400_000_000;
+        assert_eq!(
+            resume_cursor(Some(&a_day_ago.to_string()), NOW),
+            NOW - MAX_RESUME_MICROS
+        );
+        assert_eq!(resume_cursor(Some(&(NOW + 5).to_string()), NOW), NOW);
+    }
 }
