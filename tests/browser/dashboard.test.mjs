@@ -67,6 +67,11 @@ async function until(what, check, timeoutMs = 30000, everyMs = 500) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
 }
 
+/** The hours between a trends query's `from` and `to` (URLSearchParams). */
+function spansHours(params) {
+  return (Date.parse(params.get('to')) - Date.parse(params.get('from'))) / 3600e3;
+}
+
 /** Every object inside `value` (arrays and nested objects included). */
 function objects(value, out = []) {
   if (Array.isArray(value)) value.forEach((item) => objects(item, out));
@@ -210,10 +215,6 @@ try {
     await responder.goto(`${base}/#/trends`);
     await responder.getByTestId('trend-range').selectOption('168');
     await responder.getByTestId('trend-interval').selectOption('1h');
-    const spansHours = (query) => {
-      const params = new URLSearchParams(query);
-      return (Date.parse(params.get('to')) - Date.parse(params.get('from'))) / 3600e3;
-    };
     // The page first loads its default range (24 h); wait for the table of the 7-day query, then
     // read its query and its rows in one go so both come from the same table.
     const showSevenDays = async () => {
@@ -226,7 +227,7 @@ try {
           rows: [...node.querySelectorAll('tbody tr')].map((tr) =>
             Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.key, td.dataset.value]))),
         }));
-        return spansHours(snapshot.query) === 168 ? snapshot : null;
+        return spansHours(new URLSearchParams(snapshot.query)) === 168 ? snapshot : null;
       }, 15000);
     };
     const mismatch = (rows, buckets) => {
@@ -272,7 +273,7 @@ try {
       await route.continue().catch(() => {});
     };
     const isDefaultTrends = (url) => url.pathname === '/api/v1/trends' && !url.searchParams.has('format') &&
-      (Date.parse(url.searchParams.get('to')) - Date.parse(url.searchParams.get('from'))) / 3600e3 === 24;
+      spansHours(url.searchParams) === 24;
     await responder.route((url) => url.pathname.startsWith('/api/v1/stories/') || isDefaultTrends(url), holdBack);
     try {
       await responder.goto(`${base}/#/stories/${encodeURIComponent(storyId)}`);
@@ -285,8 +286,7 @@ try {
       assert(held.length >= 2, `held back ${held.length} answers (${held.join(', ')})`);
       assert(await responder.getByTestId('story-title').count() === 0, 'the late story answer did not replace the trends page');
       const query = await responder.getByTestId('trends-table').getAttribute('data-query');
-      const params = new URLSearchParams(query);
-      const hours = (Date.parse(params.get('to')) - Date.parse(params.get('from'))) / 3600e3;
+      const hours = spansHours(new URLSearchParams(query));
       assert(hours === 168, `the table shows the ${hours} h query after the late 24 h answer, not the 7-day one`);
     } finally {
       await responder.unrouteAll({ behavior: 'ignoreErrors' });

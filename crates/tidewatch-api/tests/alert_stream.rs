@@ -7,31 +7,10 @@ mod support;
 use std::time::Duration as StdDuration;
 
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use http_body_util::BodyExt;
-use support::{seed_start, TestApi, VIEWER};
-use tidewatch_model::{AlertEvent, AlertState, Severity};
-
-fn firing(story_id: &str) -> AlertEvent {
-    AlertEvent {
-        v: 1,
-        story_id: story_id.into(),
-        watch: "acme".into(),
-        state: AlertState::Firing,
-        severity: Severity::Warning,
-        fired_at: seed_start() + Duration::minutes(10),
-        first_post_at: seed_start(),
-        title: "fleet late".into(),
-        terms: vec!["fleet".into(), "late".into()],
-        posts: 3,
-        negative_share: 1.0,
-        score: 7.0,
-        baseline: 0.5,
-        threshold: 6.0,
-        post_ids: vec!["mastodon:a".into()],
-        first_post_id: "mastodon:a".into(),
-    }
-}
+use support::{story_event, TestApi, VIEWER};
+use tidewatch_model::AlertState;
 
 /// Everything the stream sends within `wait` to a viewer, with `Last-Event-ID` when given.
 async fn stream_text(api: &TestApi, last_event_id: Option<&str>, wait: StdDuration) -> String {
@@ -69,7 +48,7 @@ async fn a_reconnecting_client_gets_what_changed_while_it_was_away() {
     };
     let before = u64::try_from(Utc::now().timestamp_micros()).unwrap();
     api.store
-        .insert_alert_events(&[firing("away-1")])
+        .insert_alert_events(&[story_event("away-1", AlertState::Firing, 10)])
         .await
         .unwrap();
     // Longer ago than a fresh connection looks back (10 s).

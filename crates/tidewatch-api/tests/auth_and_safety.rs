@@ -7,34 +7,13 @@ use std::sync::atomic::Ordering;
 
 use axum::http::StatusCode;
 use chrono::Duration;
-use support::{seed_start, SeedPost, TestApi, ADMIN, RESPONDER, VIEWER};
-use tidewatch_model::{AlertEvent, AlertState, Severity};
+use support::{seed_start, story_event, SeedPost, TestApi, ADMIN, RESPONDER, VIEWER};
+use tidewatch_model::AlertState;
 
 const RANGE: &str = "from=2015-02-23T00:00:00Z&to=2015-02-25T00:00:00Z";
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-fn story_event(story_id: &str, state: AlertState, minutes: i64) -> AlertEvent {
-    AlertEvent {
-        v: 1,
-        story_id: story_id.into(),
-        watch: "acme".into(),
-        state,
-        severity: Severity::Warning,
-        fired_at: seed_start() + Duration::minutes(minutes),
-        first_post_at: seed_start(),
-        title: "percent story".into(),
-        terms: vec!["100%".into()],
-        posts: 3,
-        negative_share: 0.5,
-        score: 7.0,
-        baseline: 1.0,
-        threshold: 6.0,
-        post_ids: vec!["mastodon:quote".into()],
-        first_post_id: "mastodon:percent".into(),
-    }
 }
 
 fn special_post(source_id: &str, text: &str, minute: i64) -> SeedPost {

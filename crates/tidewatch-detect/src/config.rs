@@ -94,7 +94,7 @@ pub struct DetectorConfig {
     /// Last posts remembered per watch, so that a new story starts at its true first post.
     /// Why 256: a slow story looks back two slow half-lives (an hour) for its first post, and
     /// 256 posts reach that far on a watch of about 250 posts an hour (64 reached only 60).
-    /// Costs about 8% of throughput (the ring no longer stays in cache) and 180 kB per watch.
+    /// Costs 5–8% of throughput (the ring no longer stays in cache) and 180 kB per watch.
     pub recent_posts: usize,
     /// Stories (candidate or open) tracked per watch.
     pub max_stories_per_watch: usize,
@@ -234,8 +234,6 @@ impl DetectorConfig {
         }
     }
 
-    /// Epochs before the slow scale is judged: the watch's warm-up, plus three slow half-lives
-    /// for the decayed counts to build up and two half-lives of their baselines to follow.
     /// Epochs a slow-scale story looks back for its earlier posts: two of the slow scale's
     /// half-lives (what its decayed count mostly remembers), at least one.
     pub(crate) fn slow_lookback_epochs(&self) -> i64 {
@@ -247,6 +245,8 @@ impl DetectorConfig {
         }
     }
 
+    /// Epochs before the slow scale is judged: the watch's warm-up, plus three slow half-lives
+    /// for the decayed counts to build up and two half-lives of their baselines to follow.
     pub(crate) fn slow_warmup_epochs(&self) -> u64 {
         let ramp = 3.0 * self.slow_half_life_epochs + 2.0 * self.slow_baseline_half_life_epochs;
         self.warmup_epochs.saturating_add(ramp.ceil() as u64)

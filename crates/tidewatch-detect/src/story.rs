@@ -49,6 +49,14 @@ pub(crate) struct PostFacts<'a> {
     pub(crate) author: u64,
 }
 
+/// Which way a story leans against its watch's usual sentiment ([`Story::leaning`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leaning {
+    Negative,
+    Positive,
+    Neither,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Story {
     pub(crate) seq: u64,
@@ -245,27 +253,25 @@ impl Story {
             .collect()
     }
 
-    /// Whether the story is more negative than its watch usually is: a negative share
-    /// `negativity_margin` above the usual one, or a mean compound that far below it.
-    pub(crate) fn is_negative(&self, config: &DetectorConfig, usual: Usual) -> bool {
+    /// Which way the story leans against its watch's usual sentiment: negative (a negative
+    /// share `negativity_margin` above the usual one, or a mean compound that far below it),
+    /// positive (no more negative posts than usual and a mean compound `negativity_margin`
+    /// above the usual one), else neither. Unscored stories (a language VADER does not score)
+    /// lean neither way.
+    pub(crate) fn leaning(&self, config: &DetectorConfig, usual: Usual) -> Leaning {
         if self.scored == 0 {
-            return false;
+            return Leaning::Neither;
         }
+        let margin = config.negativity_margin;
+        let share = self.negative_share();
         let compound = self.compound_sum / self.scored as f64;
-        self.negative_share() >= usual.negative_share + config.negativity_margin
-            || compound <= usual.compound.min(0.0) - config.negativity_margin
-    }
-
-    /// Whether the story is a positive one: not negative, no more negative posts than the
-    /// watch usually has, and a mean compound `negativity_margin` above the usual one.
-    pub(crate) fn is_positive(&self, config: &DetectorConfig, usual: Usual) -> bool {
-        if self.scored == 0 {
-            return false;
+        if share >= usual.negative_share + margin || compound <= usual.compound.min(0.0) - margin {
+            return Leaning::Negative;
         }
-        let compound = self.compound_sum / self.scored as f64;
-        !self.is_negative(config, usual)
-            && self.negative_share() <= usual.negative_share
-            && compound >= usual.compound.max(0.0) + config.negativity_margin
+        if share <= usual.negative_share && compound >= usual.compound.max(0.0) + margin {
+            return Leaning::Positive;
+        }
+        Leaning::Neither
     }
 
     /// Severity from significance, growth (of the story, or of the whole watch against its
@@ -275,14 +281,23 @@ impl Story {
     /// far above usual, or mean compound that far below) with two of strong / wide / growing /
     /// very negative is `critical`; anything else, including a neutral backlash, is `warning`.
     /// Never lower than the story's severity so far.
+    #[cfg(test)]
     pub(crate) fn assess(&self, config: &DetectorConfig, usual: Usual) -> Severity {
+        self.assess_leaning(config, usual, self.leaning(config, usual))
+    }
+
+    /// [`Story::assess`] for a story whose [`Story::leaning`] is already known.
+    pub(crate) fn assess_leaning(
+        &self,
+        config: &DetectorConfig,
+        usual: Usual,
+        leaning: Leaning,
+    ) -> Severity {
         let margin = config.negativity_margin;
         let share = self.negative_share();
-        // Unscored stories (a language VADER does not score) are neither.
         let scored = self.scored > 0;
-        let negative = self.is_negative(config, usual);
-        let positive = self.is_positive(config, usual);
-        let computed = if positive {
+        let negative = leaning == Leaning::Negative;
+        let computed = if leaning == Leaning::Positive {
             Severity::Info
         } else {
             let strong = self.score >= 2.0 * config.threshold;

@@ -24,7 +24,7 @@ use crate::keys::{
 };
 use crate::owners::Owners;
 use crate::scratch::Scratch;
-use crate::story::{Phase, PostFacts, Story, MAX_STORY_KEYS};
+use crate::story::{Leaning, Phase, PostFacts, Story, MAX_STORY_KEYS};
 use crate::table::{SigTable, Significance};
 use crate::tokens::{clean_tokens_into, stable_hash, MAX_TOKEN_CHARS};
 
@@ -409,13 +409,14 @@ impl WatchState {
         }
         let epoch_start = self.epoch * config.epoch_seconds as i64;
         let usual = self.baseline.usual(epoch_start, config.threshold);
-        let severity = story.assess(config, usual);
+        let leaning = story.leaning(config, usual);
+        let severity = story.assess_leaning(config, usual, leaning);
         // A burst fires on its own; a split burst when the story is negative; a build-up unless
         // the story is a positive one (a slow positive trend is no incident; a neutral one may
         // be: the first posts about an outage are questions).
         let significant = best_burst >= config.threshold
-            || (split_burst && story.is_negative(config, usual))
-            || (built_up_word && !story.is_positive(config, usual));
+            || (split_burst && leaning == Leaning::Negative)
+            || (built_up_word && leaning != Leaning::Positive);
         let fires = story.phase == Phase::Candidate
             && significant
             && self.epochs_closed >= config.warmup_epochs

@@ -17,7 +17,8 @@ use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use tidewatch_api::{router, ActionSink, ActionSinkError, ApiConfig, ApiState, Role, TokenConfig};
 use tidewatch_model::{
-    AlertAction, Author, Label, Post, PostKind, PostMetrics, ScoredPost, Sentiment,
+    AlertAction, AlertEvent, AlertState, Author, Label, Post, PostKind, PostMetrics, ScoredPost,
+    Sentiment, Severity,
 };
 use tidewatch_store::testing::{SplitMix64, TestDatabase};
 use tidewatch_store::PostStore;
@@ -140,6 +141,28 @@ impl TestApi {
 
     pub async fn get(&self, uri: &str, token: Option<&str>) -> Answer {
         self.request("GET", uri, token, "").await
+    }
+}
+
+/// An alert event of a story on watch `acme`, fired `minutes` after the seed's start.
+pub fn story_event(story_id: &str, state: AlertState, minutes: i64) -> AlertEvent {
+    AlertEvent {
+        v: 1,
+        story_id: story_id.into(),
+        watch: "acme".into(),
+        state,
+        severity: Severity::Warning,
+        fired_at: seed_start() + Duration::minutes(minutes),
+        first_post_at: seed_start(),
+        title: "percent story".into(),
+        terms: vec!["100%".into()],
+        posts: 3,
+        negative_share: 0.5,
+        score: 7.0,
+        baseline: 1.0,
+        threshold: 6.0,
+        post_ids: vec!["mastodon:quote".into()],
+        first_post_id: "mastodon:percent".into(),
     }
 }
 

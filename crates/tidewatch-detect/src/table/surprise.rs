@@ -257,7 +257,6 @@ mod tests {
             }
         }
 
-
         #[test]
         fn grows_with_the_count_and_shrinks_with_the_mean(
             n in 0u32..200,
