@@ -1,7 +1,8 @@
-//! tidewatch's evaluation harness: replays real, labelled negative stories (the Twitter US
-//! Airline Sentiment data set and its AL1–AL5 stories) through the detector and through the
-//! anchors' rules (Huginn's PeakDetector, a Meltwater-style spike alert), and scores each:
-//! detected within 3 hours, delay, lead fraction, and alerts that match no story per watch per
+//! tidewatch's evaluation harness: replays real, labelled stories (the Twitter US Airline
+//! Sentiment data set and its AL1–AL5 stories; the stories-dev set of rumours inside three news
+//! events, [`dev`]) through the detector and through the anchors' rules (Huginn's
+//! PeakDetector, a Meltwater-style spike alert, a SigniTrend-style term-pair rule), and scores
+//! each: detected within 3 hours, delay, lead fraction, and alerts that match no story per
 //! day.
 //!
 //! Guarantees: everything here is pure except [`read_tweets`] / [`read_stories`] (which read
@@ -9,8 +10,12 @@
 //! backtest`, so its events equal the binary's for the same posts and config.
 
 pub mod baselines;
+pub mod dev;
+pub mod dev_pipeline;
+pub mod dev_scoring;
 pub mod pipeline;
 pub mod scoring;
+pub mod signitrend;
 pub mod stories;
 pub mod tweets;
 

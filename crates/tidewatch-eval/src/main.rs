@@ -20,7 +20,7 @@ use tidewatch_model::{AlertEvent, ScoredPost};
 #[derive(Parser, Debug)]
 #[command(
     name = "tidewatch-eval",
-    about = "tidewatch's evaluation harness on the airline data set"
+    about = "tidewatch's evaluation harness on the airline data set and stories-dev"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,6 +66,35 @@ enum Command {
         #[arg(long)]
         require_targets: bool,
     },
+    /// Writes the `tidewatch backtest` config of one stories-dev file (its watches, `[detect]`
+    /// from `--config` or the defaults).
+    DevConfig {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        file: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Scores the detector (the alerts of `--alerts` files, or an in-process run with
+    /// `[detect]` from `--config` or the defaults) and the peer rules on stories-dev.
+    Dev {
+        #[arg(long)]
+        data: PathBuf,
+        /// `tidewatch backtest` output (JSONL alert events), one per file; repeatable.
+        #[arg(long)]
+        alerts: Vec<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also write the in-process detector's events here (JSONL).
+        #[arg(long)]
+        events_out: Option<PathBuf>,
+        /// Print only the detector's report (no peer rules).
+        #[arg(long)]
+        detector_only: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -104,16 +133,45 @@ fn main() -> anyhow::Result<()> {
                 let events =
                     detect(scored, &detect_config).map_err(|error| anyhow::anyhow!(error))?;
                 if let Some(path) = &events_out {
-                    let lines: Vec<String> = events
-                        .iter()
-                        .map(serde_json::to_string)
-                        .collect::<Result<_, _>>()?;
-                    std::fs::write(path, lines.join("\n") + "\n")
-                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    write_events(path, &events)?;
                 }
                 Ok(events)
             };
             evaluate(&tweets, &stories, run)? || !require_targets
+        }
+        Command::DevConfig {
+            data,
+            file,
+            config,
+            out,
+        } => {
+            let detect = match config {
+                Some(path) => read_detect_config(&path)?,
+                None => DetectorConfig::default(),
+            };
+            let set = tidewatch_eval::dev::read_dev_set(&data)?;
+            let text = set
+                .config_toml(&file, &detect)
+                .map_err(|error| anyhow::anyhow!(error))?;
+            std::fs::write(&out, text)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            true
+        }
+        Command::Dev {
+            data,
+            alerts,
+            config,
+            events_out,
+            detector_only,
+        } => {
+            evaluate_dev(
+                &data,
+                &alerts,
+                config.as_deref(),
+                events_out.as_deref(),
+                detector_only,
+            )?;
+            true
         }
     };
     if !met {
@@ -169,6 +227,63 @@ fn evaluate(
         println!("{}", baseline.render());
     }
     Ok(report.missed_targets().is_empty())
+}
+
+/// Prints the stories-dev summary (one line per rule), then each rule's table.
+fn evaluate_dev(
+    data: &Path,
+    alerts: &[PathBuf],
+    config: Option<&Path>,
+    events_out: Option<&Path>,
+    detector_only: bool,
+) -> anyhow::Result<()> {
+    use tidewatch_eval::dev_pipeline::{
+        detect_dev, dev_detector_report, dev_peer_reports, load_dev,
+    };
+    let loaded = load_dev(data)?;
+    let events = if alerts.is_empty() {
+        let detect = match config {
+            Some(path) => read_detect_config(path)?,
+            None => DetectorConfig::default(),
+        };
+        detect_dev(&loaded, &detect)?
+    } else {
+        let mut events = Vec::new();
+        for path in alerts {
+            events.extend(read_alerts(path)?);
+        }
+        events
+    };
+    if let Some(path) = events_out {
+        write_events(path, &events)?;
+    }
+    let mut reports = vec![dev_detector_report(&events, &loaded.set)];
+    if !detector_only {
+        reports.extend(dev_peer_reports(&loaded));
+    }
+    println!(
+        "stories-dev: {} stories, {:.2} days",
+        loaded.set.stories.len(),
+        reports[0].days
+    );
+    for report in &reports {
+        println!("{}", report.summary());
+    }
+    println!();
+    for report in &reports {
+        println!("{}", report.render());
+    }
+    Ok(())
+}
+
+/// Writes alert events as JSONL (as `tidewatch backtest` prints them).
+fn write_events(path: &Path, events: &[AlertEvent]) -> anyhow::Result<()> {
+    let lines: Vec<String> = events
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<_, _>>()?;
+    std::fs::write(path, lines.join("\n") + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn read_alerts(path: &Path) -> anyhow::Result<Vec<AlertEvent>> {

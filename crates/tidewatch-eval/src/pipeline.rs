@@ -12,7 +12,8 @@ use tidewatch_model::{AlertEvent, Post, ScoredPost, Topics, WatchedPost};
 use tidewatch_score::{ScoreTransform, WatchConfig, WatchMatcher, DEFAULT_PARENT_MEMORY};
 
 use crate::baselines::{run_rule, HuginnPeak, MeltwaterSpike};
-use crate::scoring::{score, Report, ScoredAlert, WatchSpans};
+use crate::scoring::{score, About, Report, ScoredAlert, WatchSpans};
+use crate::signitrend::pair_trend_alerts;
 use crate::stories::Story;
 
 /// How far past the last post the clock runs (as in `tidewatch backtest`).
@@ -69,12 +70,28 @@ pub fn watch_spans(scored: &[ScoredPost]) -> WatchSpans {
     spans
 }
 
-/// The reports of the Huginn-style and Meltwater-style rules on the same watched posts.
+/// The reports of the Huginn-style, Meltwater-style (all posts, negative posts) and
+/// SigniTrend-style (term pairs) rules on the same watched posts.
 pub fn baseline_reports(scored: &[ScoredPost], stories: &[Story]) -> Vec<Report> {
     let times = watched_times(scored);
     let spans = watch_spans(scored);
     let huginn = run_rule(&HuginnPeak::default(), &times);
     let meltwater = run_rule(&MeltwaterSpike::default(), &times);
+    let negative: Vec<ScoredPost> = scored
+        .iter()
+        .filter(|post| post.label == tidewatch_model::Label::Negative)
+        .cloned()
+        .collect();
+    let meltwater_negative = run_rule(&MeltwaterSpike::default(), &watched_times(&negative));
+    let pairs = pair_trend_alerts(scored);
+    let pairs: Vec<ScoredAlert> = pairs
+        .into_iter()
+        .map(|alert| ScoredAlert {
+            watch: alert.watch,
+            at: alert.at,
+            about: About::Posts(alert.post_ids),
+        })
+        .collect();
     vec![
         score(
             "huginn peak (15 min counts > mean + 3σ of 14 days)",
@@ -85,6 +102,18 @@ pub fn baseline_reports(scored: &[ScoredPost], stories: &[Story]) -> Vec<Report>
         score(
             "meltwater spike (last hour ≥ 3× hourly mean of previous 12 h, ≥ 10)",
             &ScoredAlert::from_rule(&meltwater),
+            stories,
+            &spans,
+        ),
+        score(
+            "meltwater spike on negative posts",
+            &ScoredAlert::from_rule(&meltwater_negative),
+            stories,
+            &spans,
+        ),
+        score(
+            "signitrend-style term pairs (5 min, threshold 6)",
+            &pairs,
             stories,
             &spans,
         ),

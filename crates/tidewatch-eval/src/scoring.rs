@@ -184,6 +184,35 @@ pub fn score(rule: &str, alerts: &[ScoredAlert], stories: &[Story], spans: &Watc
     }
 }
 
+/// A report's time cell: `YYYY-MM-DD HH:MM:SS`, or `-`.
+pub(crate) fn format_time(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(
+        || "-".to_string(),
+        |at| at.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
+}
+
+/// A report's delay cell: `[-]HhMMm`, or `-`.
+pub(crate) fn format_delay(delay: Option<Duration>) -> String {
+    delay.map_or_else(
+        || "-".to_string(),
+        |delay| {
+            let sign = if delay < Duration::zero() { "-" } else { "" };
+            let delay = delay.abs();
+            format!(
+                "{sign}{}h{:02}m",
+                delay.num_hours(),
+                delay.num_minutes() % 60
+            )
+        },
+    )
+}
+
+/// A report's fraction cell: two decimals, or `-`.
+pub(crate) fn format_fraction(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_string(), |value| format!("{value:.2}"))
+}
+
 impl Report {
     /// Median lead fraction of the lead-time-valid stories (a missed one counts as 1.0).
     pub fn median_lead_fraction(&self) -> Option<f64> {
@@ -250,17 +279,8 @@ impl Report {
             "story", "lead-time", "detected", "first alert (UTC)", "delay", "lead"
         );
         for story in &self.stories {
-            let first = story.first_alert.map_or_else(
-                || "-".to_string(),
-                |at| at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            );
-            let delay = story.delay.map_or_else(
-                || "-".to_string(),
-                |delay| format!("{}h{:02}m", delay.num_hours(), delay.num_minutes() % 60),
-            );
-            let lead = story
-                .lead_fraction
-                .map_or_else(|| "-".to_string(), |lead| format!("{lead:.2}"));
+            let (first, delay) = (format_time(story.first_alert), format_delay(story.delay));
+            let lead = format_fraction(story.lead_fraction);
             let _ = writeln!(
                 out,
                 "{:<5} {:<9} {:<8} {:<20} {:>9} {:>6}",

@@ -105,8 +105,9 @@ fn the_detector_finds_the_sudden_and_the_slow_outage_story_and_stays_quiet() {
     );
     let worst = report.worst_noise_per_day();
     assert!(worst <= 1.0, "{worst} alerts/day:\n{}", report.render());
-    // Quieter than both anchors' rules on every measure of noise.
-    for baseline in &baselines {
+    // Quieter than the Huginn-style and Meltwater-style rules (the first two reports) on every
+    // measure of noise.
+    for baseline in &baselines[..2] {
         assert!(
             worst < baseline.worst_noise_per_day(),
             "{}",
