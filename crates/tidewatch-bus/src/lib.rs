@@ -8,18 +8,25 @@
 //! * **Memory**: bounded in-process channels with the same interface, for `tidewatch run` on one
 //!   machine, demos and fast tests. Nothing survives the process: durability needs Kafka.
 //!
-//! [`transform`] runs the common stage shape (consume → map each record → produce → commit).
+//! [`driver`] is the one stage driver (pipelined batches, offsets after durability, errors
+//! classified as the dependency's or the record's); [`transform`] runs a per-record transform
+//! on it, and holds the shared helpers (dead letters, retries).
 
+mod ack;
+pub mod driver;
 mod error;
+mod health;
 mod kafka;
 mod memory;
 mod record;
 pub mod transform;
 
+pub use ack::Ack;
 pub use error::BusError;
+pub use health::{StageHealth, StageHealthSnapshot};
 pub use kafka::{ensure_topics, KafkaConfig, KafkaConsumer, KafkaProducer, PartitionAssignment};
 pub use memory::{MemoryBus, MemoryConsumer, MemoryProducer};
-pub use record::{OutRecord, Record};
+pub use record::{BusValue, OutRecord, Record, Value};
 
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -53,7 +60,26 @@ impl BusConsumer {
     pub fn commit_batch(&mut self, batch: &[Record]) -> Result<(), BusError> {
         match self {
             BusConsumer::Kafka(consumer) => consumer.commit_batch(batch),
-            BusConsumer::Memory(_) => Ok(()),
+            BusConsumer::Memory(consumer) => {
+                if let Some(highest) = batch.iter().map(|record| record.offset).max() {
+                    consumer.commit_offset(highest);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores, per partition, the highest offset done: call only when every record of that
+    /// partition up to it is durable.
+    pub fn commit_positions(&mut self, positions: &[(&str, i32, i64)]) -> Result<(), BusError> {
+        match self {
+            BusConsumer::Kafka(consumer) => consumer.commit_positions(positions),
+            BusConsumer::Memory(consumer) => {
+                for &(_topic, _partition, offset) in positions {
+                    consumer.commit_offset(offset);
+                }
+                Ok(())
+            }
         }
     }
 

@@ -21,6 +21,8 @@ struct TopicChannel {
     sender: mpsc::Sender<Record>,
     receiver: Option<mpsc::Receiver<Record>>,
     next_offset: Arc<AtomicI64>,
+    /// The next offset to read after the last commit; -1 before any (as Kafka's group offset).
+    committed: Arc<AtomicI64>,
 }
 
 /// The in-process bus; clone it freely, all clones share the topics.
@@ -48,13 +50,25 @@ impl MemoryBus {
                 sender,
                 receiver: Some(receiver),
                 next_offset: Arc::new(AtomicI64::new(0)),
+                committed: Arc::new(AtomicI64::new(-1)),
             }
         });
         let receiver = channel
             .receiver
             .take()
             .ok_or_else(|| BusError::AlreadySubscribed(topic.to_string()))?;
-        Ok(MemoryConsumer { receiver })
+        Ok(MemoryConsumer {
+            receiver,
+            committed: channel.committed.clone(),
+        })
+    }
+
+    /// The next offset of `topic` its consumer would resume from (what it committed), if any.
+    /// Nothing survives the process; this is for tests and metrics.
+    pub fn committed_offset(&self, topic: &str) -> Option<i64> {
+        let topics = self.topics.lock().expect("memory bus lock poisoned");
+        let committed = topics.get(topic)?.committed.load(Ordering::Acquire);
+        (committed >= 0).then_some(committed)
     }
 
     pub fn producer(&self) -> MemoryProducer {
@@ -89,6 +103,9 @@ impl MemoryProducer {
                 partition: 0,
                 key: Some(record.key.clone().into_bytes()),
                 payload: record.payload.clone(),
+                // Typed values are shared, not serialised: the in-process bus moves values.
+                value: record.value.clone(),
+                ack: record.ack.clone(),
             };
             sender
                 .send(consumed)
@@ -101,6 +118,7 @@ impl MemoryProducer {
 
 pub struct MemoryConsumer {
     receiver: mpsc::Receiver<Record>,
+    committed: Arc<AtomicI64>,
 }
 
 impl MemoryConsumer {
@@ -133,6 +151,11 @@ impl MemoryConsumer {
 
     pub fn is_caught_up(&self) -> bool {
         self.receiver.is_empty()
+    }
+
+    /// Records that every offset up to `offset` is done (one partition per topic).
+    pub fn commit_offset(&self, offset: i64) {
+        self.committed.fetch_max(offset + 1, Ordering::AcqRel);
     }
 }
 

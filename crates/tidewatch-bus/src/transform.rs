@@ -4,13 +4,16 @@
 //! dead letters included, was acknowledged; a record the transform rejects goes to the
 //! dead-letter topic with its reason and never stops the stage; transient bus errors are retried
 //! with backoff; on cancellation the stage finishes the batch in hand, commits, and leaves.
+//! [`run_transform`] runs a [`Transform`] on the one stage driver (`crate::driver`).
 
 use std::time::{Duration, Instant};
 
 use tidewatch_model::DeadLetter;
 use tokio_util::sync::CancellationToken;
 
-use crate::{BusConsumer, BusError, BusProducer, OutRecord, Record};
+use crate::driver::{run_stage, Delivered, Deliverer, DeliveryError, Processed, Processor};
+use crate::driver::{StageControl, StageError};
+use crate::{BusConsumer, BusError, BusProducer, OutRecord, Record, StageHealth};
 
 /// Why a transform refused a record; becomes a dead letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +37,31 @@ pub struct StageSettings {
     pub max_batch: usize,
     pub max_wait: Duration,
     /// When set and cancelled, the stage leaves as soon as its input is drained: used when the
-    /// whole pipeline runs in one process on a finite input.
+    /// whole pipeline runs in one process (a finite input, or a drain-order shutdown).
     pub upstream_finished: Option<CancellationToken>,
+    /// Processed batches that may wait for delivery while the next one is read and processed.
+    pub max_in_flight: usize,
+    /// The stage's dependency and durability state, for `/healthz` and `/metrics`.
+    pub health: StageHealth,
 }
+
+impl StageSettings {
+    /// Settings with the defaults: no upstream, 4 batches in flight.
+    pub fn new(stage: &str, dead_letter_topic: &str, max_batch: usize, max_wait: Duration) -> Self {
+        Self {
+            stage: stage.to_string(),
+            dead_letter_topic: dead_letter_topic.to_string(),
+            max_batch,
+            max_wait,
+            upstream_finished: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            health: StageHealth::new(stage),
+        }
+    }
+}
+
+/// Batches in flight per stage unless configured otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
 
 /// Counts of what one stage run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +83,7 @@ pub fn dead_letter_record(
         &rejection.kind,
         rejection.reason.clone(),
         record.topic.clone(),
-        &record.payload,
+        &record.payload_bytes(),
     )
     .with_position(record.partition, record.offset)
     .with_key(key.clone());
@@ -214,50 +239,89 @@ pub fn finish(
     Ok(totals)
 }
 
-/// Runs a transform stage until cancelled (or, with `upstream_finished`, until drained).
-pub async fn run_transform<T: Transform>(
-    mut consumer: BusConsumer,
-    producer: BusProducer,
-    mut transform: T,
-    settings: StageSettings,
-    cancel: CancellationToken,
-) -> Result<StageTotals, BusError> {
-    let stage = settings.stage.as_str();
-    let mut totals = StageTotals::default();
-    let mut output = Vec::new();
-    tracing::info!(stage, "stage started");
-    loop {
-        let batch = match poll_input(&mut consumer, &settings, &cancel).await? {
-            Input::Batch(batch) => batch,
-            Input::Idle => continue,
-            Input::Stop => break,
-        };
-        let started = Instant::now();
-        output.clear();
-        let mut dead_lettered = 0u64;
-        for record in &batch {
+/// Runs a [`Transform`] on the stage driver: one per record on the blocking pool, the outputs
+/// produced (acknowledged) before the batch commits.
+struct TransformProcessor<T> {
+    transform: T,
+}
+
+impl<T: Transform + Send + 'static> Processor for TransformProcessor<T> {
+    type Work = Vec<OutRecord>;
+
+    fn process(&mut self, batch: &[Record]) -> Result<Processed<Vec<OutRecord>>, String> {
+        let mut output = Vec::with_capacity(batch.len());
+        let mut rejected = Vec::new();
+        for (index, record) in batch.iter().enumerate() {
             let before = output.len();
-            if let Err(rejection) = transform.process(record, &mut output) {
+            if let Err(rejection) = self.transform.process(record, &mut output) {
                 output.truncate(before);
-                output.push(reject(&settings, record, &rejection));
-                dead_lettered += 1;
+                rejected.push((index, rejection));
+                continue;
+            }
+            // What is made of a record answers for it downstream (see `crate::ack`).
+            if let Some(ack) = &record.ack {
+                for made in &mut output[before..] {
+                    made.ack = Some(ack.clone());
+                }
             }
         }
-        // Why no cancellation here: the batch in hand is finished and committed on shutdown,
-        // unless the bus itself keeps failing, in which case it is redelivered later.
-        if !send_durably(&producer, &output, stage, &cancel).await? {
-            tracing::warn!(
-                stage,
-                records = batch.len(),
-                "stopped before output was durable; batch will be redelivered"
-            );
-            break;
-        }
-        consumer.commit_batch(&batch)?;
-        let sent = output.len() as u64 - dead_lettered;
-        totals.add_batch(stage, batch.len() as u64, sent, dead_lettered, started);
+        Ok(Processed {
+            work: output,
+            rejected,
+        })
     }
-    finish(consumer, stage, totals)
+}
+
+/// Makes records durable by producing them: acknowledged by the broker, or taken by the
+/// in-process topic. A broker that cannot take them now is a dependency failure; a record it
+/// refuses for good (too large) stops the stage with the reason.
+pub struct ProduceDeliverer {
+    pub producer: BusProducer,
+}
+
+impl Deliverer for ProduceDeliverer {
+    type Work = Vec<OutRecord>;
+
+    async fn deliver(&self, work: &Vec<OutRecord>) -> Result<Delivered, DeliveryError> {
+        match self.producer.send_all(work).await {
+            Ok(()) => {
+                // The records downstream now carry the acknowledgements.
+                work.iter().for_each(OutRecord::settle_ack);
+                Ok(Delivered {
+                    sent: work.len() as u64,
+                    refused: Vec::new(),
+                })
+            }
+            Err(error) if error.is_retryable() => Err(DeliveryError::Dependency(format!(
+                "cannot produce to the bus: {error}"
+            ))),
+            Err(error) => Err(DeliveryError::Fatal(format!(
+                "the bus refused the output: {error}"
+            ))),
+        }
+    }
+}
+
+/// Runs a transform stage until cancelled (or, with `upstream_finished`, until drained).
+pub async fn run_transform<T: Transform + Send + 'static>(
+    consumer: BusConsumer,
+    producer: BusProducer,
+    transform: T,
+    settings: StageSettings,
+    control: StageControl,
+) -> Result<StageTotals, StageError> {
+    let deliverer = ProduceDeliverer {
+        producer: producer.clone(),
+    };
+    run_stage(
+        consumer,
+        producer,
+        TransformProcessor { transform },
+        deliverer,
+        settings,
+        control,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -342,23 +406,12 @@ mod tests {
         bus.producer().send_all(&input).await.unwrap();
         let upstream_finished = CancellationToken::new();
         upstream_finished.cancel();
-        let settings = StageSettings {
-            stage: "shout".into(),
-            dead_letter_topic: "dlq".into(),
-            max_batch: 2,
-            max_wait: Duration::from_millis(20),
-            upstream_finished: Some(upstream_finished),
-        };
+        let mut settings = StageSettings::new("shout", "dlq", 2, Duration::from_millis(20));
+        settings.upstream_finished = Some(upstream_finished);
         let producer = BusProducer::Memory(bus.producer());
-        let totals = run_transform(
-            consumer,
-            producer,
-            Shout,
-            settings,
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+        let totals = run_transform(consumer, producer, Shout, settings, StageControl::default())
+            .await
+            .unwrap();
         assert_eq!(
             totals,
             StageTotals {

@@ -118,17 +118,17 @@ fn bench_transform(c: &mut Criterion) {
         let records: Vec<Record> = posts(1000, count)
             .into_iter()
             .enumerate()
-            .map(|(index, text)| Record {
-                topic: "posts.raw".into(),
-                partition: 0,
-                offset: index as i64,
-                key: None,
-                payload: format!(
+            .map(|(index, text)| Record::new(
+                "posts.raw",
+                0,
+                index as i64,
+                None,
+                format!(
                     r#"{{"source":"bench","source_id":"{index}","created_at":"2025-03-01T08:00:00Z","text":{}}}"#,
                     serde_json::to_string(&text).unwrap()
                 )
                 .into_bytes(),
-            })
+            ))
             .collect();
         let mut output = Vec::new();
         group.throughput(Throughput::Elements(records.len() as u64));

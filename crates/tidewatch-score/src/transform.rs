@@ -2,6 +2,9 @@
 //! (the post's own, plus those inherited from a remembered parent), emit.
 //!
 //! Guarantees of [`ScoreTransform`]:
+//! * **Typed.** A post that arrives typed (the in-process bus) is used as it is; one that
+//!   arrives as JSON (Kafka) is parsed and validated once. Outputs are typed values: the
+//!   in-process bus hands them on, the Kafka producer writes their JSON.
 //! * **Output.** For each accepted post: one `posts.watched` record per matched watch, keyed by
 //!   the watch name, then one `posts.scored` record keyed `source:source_id`, carrying all the
 //!   watches. Invalid records are rejected with the reason (the stage dead-letters them).
@@ -20,6 +23,8 @@
 //! * **Cost.** One sentiment engine, one language detector and one match scratch per transform,
 //!   reused for every post. A post no watch could want (in any language) is dropped right
 //!   after the watch search, without language detection or VADER.
+
+use std::sync::Arc;
 
 use tidewatch_bus::transform::{Rejection, Transform};
 use tidewatch_bus::{OutRecord, Record};
@@ -190,10 +195,14 @@ impl ScoreTransform {
 
 impl Transform for ScoreTransform {
     fn process(&mut self, record: &Record, output: &mut Vec<OutRecord>) -> Result<(), Rejection> {
-        let post = Post::from_json_bytes(&record.payload).map_err(|error| Rejection {
-            kind: error.kind().to_string(),
-            reason: error.to_string(),
-        })?;
+        // Typed on the in-process bus (validated where it entered); JSON parsed once from Kafka.
+        let post = match record.value::<Post>() {
+            Some(post) => Arc::unwrap_or_clone(post),
+            None => Post::from_json_bytes(&record.payload).map_err(|error| Rejection {
+                kind: error.kind().to_string(),
+                reason: error.to_string(),
+            })?,
+        };
         let key = post.key();
         let scored = match self.score_keyed(post, &key, true) {
             Some(scored)
@@ -209,22 +218,22 @@ impl Transform for ScoreTransform {
                 return Ok(());
             }
         };
+        // Typed values: moved on the in-process bus, written as JSON only for Kafka.
         for watch in &scored.watches {
             let watched = WatchedPost {
                 watch: watch.clone(),
                 scored: scored.clone(),
             };
-            let payload = serde_json::to_vec(&watched).expect("a watched post always serialises");
-            output.push(OutRecord::new(
+            output.push(OutRecord::typed(
                 &self.topics.posts_watched,
                 watch.clone(),
-                payload,
+                Arc::new(watched),
             ));
         }
-        output.push(OutRecord::new(
+        output.push(OutRecord::typed(
             &self.topics.posts_scored,
             key,
-            scored.to_json(),
+            Arc::new(scored),
         ));
         Ok(())
     }

@@ -23,13 +23,7 @@ fn transform() -> ScoreTransform {
 }
 
 fn record(payload: &str) -> Record {
-    Record {
-        topic: "posts.raw".into(),
-        partition: 0,
-        offset: 7,
-        key: None,
-        payload: payload.as_bytes().to_vec(),
-    }
+    Record::new("posts.raw", 0, 7, None, payload.as_bytes().to_vec())
 }
 
 fn post(source_id: &str, text: &str, extra: &str) -> String {
@@ -48,7 +42,7 @@ fn run(transform: &mut ScoreTransform, line: &str) -> Vec<OutRecord> {
 fn scored(output: &[OutRecord]) -> ScoredPost {
     let last = output.last().expect("a posts.scored record");
     assert_eq!(last.topic, "posts.scored");
-    ScoredPost::from_json_bytes(&last.payload).unwrap()
+    ScoredPost::from_json_bytes(&last.payload_bytes()).unwrap()
 }
 
 #[test]
@@ -61,7 +55,7 @@ fn scores_and_fans_out_to_watches() {
     assert_eq!(output[0].key, "acme");
     assert_eq!(output[1].topic, "posts.scored");
     assert_eq!(output[1].key, "webhook:1");
-    let watched: WatchedPost = serde_json::from_slice(&output[0].payload).unwrap();
+    let watched: WatchedPost = serde_json::from_slice(&output[0].payload_bytes()).unwrap();
     assert_eq!(watched.watch, "acme");
     let scored = scored(&output);
     assert_eq!(scored.label, Label::Negative);

@@ -6,6 +6,14 @@
 //! and false for anything that repeats on every attempt (SQL and schema errors, unknown database,
 //! bad config, a row that does not match the table). A caller that retries only retryable errors
 //! therefore never loops forever on a bug, and never gives up on a restart of the server.
+//!
+//! A writing stage asks a different question, [`StoreError::fault`]: whose fault is it? Only an
+//! error about the row itself (a value the column cannot hold, text it cannot parse) is
+//! [`Fault::Record`], the only kind that may dead-letter a post. Everything else — credentials
+//! (193, 516), authorization (497), a missing table or database (60, 81), a read-only server
+//! (164, 242), too many parts (252), memory (241), the network — is [`Fault::Dependency`]:
+//! retried with back-off, never dead-lettered. A configuration that cannot work is
+//! [`Fault::Config`].
 
 /// What went wrong talking to ClickHouse.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +45,28 @@ impl StoreError {
         }
     }
 
+    /// Whose fault the error is, for a stage writing posts (see the module docs).
+    pub fn fault(&self) -> Fault {
+        use clickhouse::error::Error;
+        let source = match self {
+            StoreError::InvalidConfig(_) => return Fault::Config,
+            StoreError::ClickHouse { source, .. } => source,
+        };
+        match source {
+            Error::BadResponse(message) => match server_error_code(message) {
+                Some(code) if RECORD_ERROR_CODES.contains(&code) => Fault::Record,
+                _ => Fault::Dependency,
+            },
+            // Turning one row into RowBinary failed: that row cannot be written as it is.
+            Error::SequenceMustHaveLength
+            | Error::Custom(_)
+            | Error::InvalidUtf8Encoding(_)
+            | Error::InvalidTagEncoding(_)
+            | Error::VariantDiscriminatorIsOutOfBound(_) => Fault::Record,
+            _ => Fault::Dependency,
+        }
+    }
+
     /// The ClickHouse exception code in the server's answer, if there was one.
     pub fn server_error_code(&self) -> Option<u32> {
         match self {
@@ -48,6 +78,38 @@ impl StoreError {
         }
     }
 }
+
+/// Whose fault a write error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The row itself: dead-letter that post, keep the others.
+    Record,
+    /// The server, the network, credentials, schema: retry later, never dead-letter.
+    Dependency,
+    /// The configuration cannot work: stop and say so.
+    Config,
+}
+
+/// ClickHouse exception codes about the data of the rows sent (names as in `ErrorCodes.cpp`).
+/// Anything not listed is the dependency's fault.
+const RECORD_ERROR_CODES: &[u32] = &[
+    6,   // CANNOT_PARSE_TEXT
+    26,  // CANNOT_PARSE_QUOTED_STRING
+    27,  // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    33,  // CANNOT_READ_ALL_DATA: a row shorter than its columns
+    38,  // CANNOT_PARSE_DATE
+    41,  // CANNOT_PARSE_DATETIME
+    53,  // TYPE_MISMATCH
+    69,  // ARGUMENT_OUT_OF_BOUND
+    70,  // CANNOT_CONVERT_TYPE
+    72,  // CANNOT_PARSE_NUMBER
+    117, // INCORRECT_DATA
+    128, // TOO_LARGE_ARRAY_SIZE
+    131, // TOO_LARGE_STRING_SIZE
+    349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+    407, // DECIMAL_OVERFLOW
+    691, // UNKNOWN_ELEMENT_OF_ENUM
+];
 
 /// ClickHouse exception codes that describe a passing condition rather than a wrong request.
 /// Names as in ClickHouse's `ErrorCodes.cpp`.
@@ -181,6 +243,48 @@ mod tests {
             };
             assert!(error.is_retryable(), "{error}");
         }
+    }
+
+    #[test]
+    fn only_errors_about_the_row_are_the_records_fault() {
+        for message in [
+            "Code: 193, e.displayText() = DB::Exception: Wrong password for user default",
+            "Code: 516. DB::Exception: default: Authentication failed (AUTHENTICATION_FAILED)",
+            "Code: 497. DB::Exception: Not enough privileges (ACCESS_DENIED)",
+            "Code: 60. DB::Exception: Table tw.posts does not exist. (UNKNOWN_TABLE)",
+            "Code: 81, e.displayText() = DB::Exception: Database tw doesn't exist",
+            "Code: 164. DB::Exception: Cannot execute query in readonly mode. (READONLY)",
+            "Code: 242, e.displayText() = DB::Exception: Table is in readonly mode",
+            "Code: 252, e.displayText() = DB::Exception: Too many parts (300)",
+            "Code: 241. DB::Exception: Memory limit (total) exceeded",
+            "Code: 62, e.displayText() = DB::Exception: Syntax error",
+            "502 Bad Gateway",
+            "401 Unauthorized",
+        ] {
+            assert_eq!(
+                bad_response(message).fault(),
+                Fault::Dependency,
+                "{message}"
+            );
+        }
+        for message in [
+            "Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected , before: x",
+            "Code: 131. DB::Exception: Too large string size. (TOO_LARGE_STRING_SIZE)",
+            "Code: 53, e.displayText() = DB::Exception: Type mismatch",
+        ] {
+            assert_eq!(bad_response(message).fault(), Fault::Record, "{message}");
+        }
+        let network = StoreError::ClickHouse {
+            operation: "insert",
+            source: Error::Network("connection refused".into()),
+        };
+        assert_eq!(network.fault(), Fault::Dependency);
+        let serialisation = StoreError::ClickHouse {
+            operation: "insert",
+            source: Error::Custom("bad value".into()),
+        };
+        assert_eq!(serialisation.fault(), Fault::Record);
+        assert_eq!(StoreError::InvalidConfig("x".into()).fault(), Fault::Config);
     }
 
     #[test]

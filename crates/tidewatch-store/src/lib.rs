@@ -44,7 +44,7 @@ mod trends;
 pub use alerts::{severity_name, state_name, CollectorHealthRow, CollectorStatus};
 pub use clickhouse::error::Error as ClickHouseError;
 pub use config::{StoreConfig, DEFAULT_CLICKHOUSE_URL, DEFAULT_DATABASE, DEFAULT_USER};
-pub use error::StoreError;
+pub use error::{Fault, StoreError};
 pub use filters::{PostFilter, TimeRange, TrendGroupBy, TrendInterval};
 pub use maintenance::{run_maintenance, MaintenanceSettings};
 pub use post_search::{CursorError, PostCursor, PostPage, PostQuery, StoredPost, StoryPostQuery};

@@ -21,6 +21,7 @@
 //! post (no sentiment) stores NULL in all four sentiment columns. Timestamps are whole seconds
 //! since the epoch, clamped to what ClickHouse's `DateTime` holds (1970-01-01 to 2106-02-07).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -42,7 +43,24 @@ const INSERT_END_TIMEOUT: Duration = Duration::from_secs(120);
 impl PostStore {
     /// Stores a batch of scored posts; see the module docs for the guarantees.
     pub async fn insert_posts(&self, scored_posts: &[ScoredPost]) -> Result<(), StoreError> {
-        if scored_posts.is_empty() {
+        self.insert_post_refs(scored_posts.iter()).await
+    }
+
+    /// [`PostStore::insert_posts`] for posts shared with the stage that made them (the
+    /// in-process bus hands values on without copying).
+    pub async fn insert_shared_posts(
+        &self,
+        scored_posts: &[Arc<ScoredPost>],
+    ) -> Result<(), StoreError> {
+        self.insert_post_refs(scored_posts.iter().map(|post| &**post))
+            .await
+    }
+
+    async fn insert_post_refs<'a>(
+        &self,
+        scored_posts: impl ExactSizeIterator<Item = &'a ScoredPost>,
+    ) -> Result<(), StoreError> {
+        if scored_posts.len() == 0 {
             return Ok(());
         }
         let stamp = IngestStamp::from_version(self.next_row_version());
@@ -194,7 +212,10 @@ pub(crate) struct RoutedRows<'a> {
     pub(crate) watch_posts: Vec<WatchPostRow<'a>>,
 }
 
-pub(crate) fn route_rows(scored_posts: &[ScoredPost], stamp: IngestStamp) -> RoutedRows<'_> {
+pub(crate) fn route_rows<'a>(
+    scored_posts: impl IntoIterator<Item = &'a ScoredPost>,
+    stamp: IngestStamp,
+) -> RoutedRows<'a> {
     let mut routed = RoutedRows::default();
     for scored in scored_posts {
         if scored.post.kind == PostKind::Delete {

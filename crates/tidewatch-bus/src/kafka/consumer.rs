@@ -133,13 +133,13 @@ impl KafkaConsumer {
             };
             match received {
                 Ok(message) => {
-                    batch.push(Record {
-                        topic: message.topic().to_string(),
-                        partition: message.partition(),
-                        offset: message.offset(),
-                        key: message.key().map(<[u8]>::to_vec),
-                        payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                    });
+                    batch.push(Record::new(
+                        message.topic(),
+                        message.partition(),
+                        message.offset(),
+                        message.key().map(<[u8]>::to_vec),
+                        message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                    ));
                 }
                 Err(error) => {
                     tracing::warn!(stage = %self.stage, %error, "consumer error");
@@ -163,7 +163,16 @@ impl KafkaConsumer {
                 .or_insert(record.offset);
             *entry = (*entry).max(record.offset);
         }
-        for ((topic, partition), offset) in highest {
+        let positions: Vec<(&str, i32, i64)> = highest
+            .into_iter()
+            .map(|((topic, partition), offset)| (topic, partition, offset))
+            .collect();
+        self.commit_positions(&positions)
+    }
+
+    /// Stores `offset + 1` (the next record to read) for each (topic, partition, offset).
+    pub fn commit_positions(&mut self, positions: &[(&str, i32, i64)]) -> Result<(), BusError> {
+        for &(topic, partition, offset) in positions {
             // store_offset stores offset + 1, the next record to read.
             if let Err(error) = self.consumer.store_offset(topic, partition, offset) {
                 // The partition was revoked by a rebalance while we worked: its new owner

@@ -76,10 +76,12 @@ impl KafkaProducer {
         record: &OutRecord,
         pending: &mut VecDeque<DeliveryFuture>,
     ) -> Result<DeliveryFuture, BusError> {
+        // JSON is written here, at the Kafka edge, for records that travel typed in-process.
+        let payload = record.payload_bytes();
         loop {
             let future_record = FutureRecord::to(&record.topic)
                 .key(&record.key)
-                .payload(&record.payload);
+                .payload(payload.as_ref());
             match self.producer.send_result(future_record) {
                 Ok(future) => return Ok(future),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
-use tidewatch_bus::{BusProducer, OutRecord};
+use tidewatch_bus::{Ack, BusProducer, OutRecord};
 use tidewatch_collect::simulate::SimulateSource;
 use tidewatch_collect::sink::async_trait;
 use tidewatch_collect::{HealthReporter, PostSink, RunOptions, SinkError, SourceConfig};
@@ -73,18 +73,35 @@ impl BusPostSink {
             } else {
                 SinkError::Fatal(error.to_string())
             }
-        })
+        })?;
+        // Sent: the copies on the bus now answer for these records.
+        records.iter().for_each(OutRecord::settle_ack);
+        Ok(())
     }
 }
 
 #[async_trait]
 impl PostSink for BusPostSink {
     async fn publish(&self, posts: Vec<Post>) -> Result<(), SinkError> {
-        let records = posts
-            .iter()
-            .map(|post| OutRecord::new(&self.topics.posts_raw, post.key(), post.to_json()))
+        // Durable means stored on the in-process bus: the posts carry an acknowledgement that
+        // the last stage settles (on Kafka, the broker's acknowledgement settles it at once).
+        let (ack, durable) = Ack::new();
+        let records: Vec<OutRecord> = posts
+            .into_iter()
+            .map(|post| {
+                OutRecord::typed(&self.topics.posts_raw, post.key(), Arc::new(post))
+                    .with_ack(Some(ack.clone()))
+            })
             .collect();
-        self.send(records).await
+        ack.settle();
+        drop(ack);
+        self.send(records).await?;
+        match durable.await {
+            Ok(true) => Ok(()),
+            _ => Err(SinkError::Retryable(
+                "the pipeline stopped before the posts were stored".to_string(),
+            )),
+        }
     }
 
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), SinkError> {

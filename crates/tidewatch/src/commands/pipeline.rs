@@ -5,10 +5,12 @@
 //! * without `[kafka]` every hop is the in-process bus (bounded channels, nothing survives a
 //!   crash); with `[kafka]` each stage has its own consumer group, exactly as when the stages
 //!   run as separate processes;
-//! * on a finite input each stage leaves once its upstream has finished and its input is
-//!   drained, in pipeline order, so the last post reaches ClickHouse and the last alert reaches
-//!   its receivers before the process exits; on cancellation every stage finishes its batch and
-//!   commits;
+//! * shutdown drains in data order on the in-process bus (and on a finite input on Kafka): the
+//!   sources stop first, then each stage leaves only once its upstream has finished and its
+//!   input is drained, so every post a source handed over reaches ClickHouse, and the last alert
+//!   its receivers, before the process exits; a stage still failing to deliver
+//!   `SHUTDOWN_GRACE` (see `stages.rs`) after the signal gives up (nothing of that is committed). With Kafka and
+//!   a live input every stage stops reading on the signal, delivers what it read and commits;
 //! * the API publishes alert actions on the same bus, so an acknowledge in the dashboard reaches
 //!   the notify stage (and PagerDuty) in-process as well as through Kafka.
 
@@ -29,10 +31,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::detect::run_detect_stage;
 use super::notify::{run_notify_stage, NotifyInputs};
-use super::stages::{detect_settings, stage_settings};
+use super::stages::{abort_after_grace, detect_settings, stage_settings, with_health};
 use crate::config::Config;
 use crate::telemetry::{self, Health};
 use tidewatch_alert::AlertService;
+use tidewatch_bus::driver::StageControl;
+use tidewatch_bus::StageHealth;
 
 /// The consumers of one pipeline and its producer, on whichever bus.
 pub(crate) struct Wiring {
@@ -163,17 +167,16 @@ pub(crate) struct PipelineTotals {
 fn spawn_stage<F>(
     name: &'static str,
     health: &Health,
+    stage_health: StageHealth,
     done: CancellationToken,
     stage: F,
 ) -> JoinHandle<anyhow::Result<StageTotals>>
 where
     F: std::future::Future<Output = anyhow::Result<StageTotals>> + Send + 'static,
 {
-    health.set(name, "running");
     let health = health.clone();
     tokio::spawn(async move {
-        let result = stage.await;
-        health.set(name, if result.is_ok() { "stopped" } else { "failed" });
+        let result = with_health(&health, name, stage_health, stage).await;
         if let Err(error) = &result {
             tracing::error!(stage = name, "{error:#}");
         }
@@ -182,8 +185,10 @@ where
     })
 }
 
-/// Starts score, store, detect and notify. With `finite`, each leaves once its upstream is
-/// finished and drained; `finished.sources` must be cancelled when the sources are done.
+/// Starts score, store, detect and notify. When the stages drain in order (`finite`, or the
+/// in-process bus), each leaves once its upstream is finished and drained, and
+/// `finished.sources` must be cancelled once the sources are done; otherwise each stops reading
+/// on `cancel`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start_stages(
     config: &Config,
@@ -197,43 +202,72 @@ pub(crate) fn start_stages(
     cancel: &CancellationToken,
 ) -> anyhow::Result<RunningStages> {
     let topics = config.topics();
-    let upstream = |token: &CancellationToken| finite.then(|| token.clone());
+    // Why the in-process bus always drains in order: nothing in its channels survives the
+    // process, so a stage may leave only once everything upstream of it has reached it.
+    let in_order = finite || config.kafka.is_none();
+    let upstream = |token: &CancellationToken| in_order.then(|| token.clone());
+    let control = StageControl {
+        stop: if in_order {
+            CancellationToken::new()
+        } else {
+            cancel.clone()
+        },
+        abort: abort_after_grace(cancel),
+    };
     let transform = ScoreTransform::new(config.watch_matcher()?, topics.clone())
         .with_parent_memory(config.pipeline.parent_memory);
+    let settings = stage_settings(config, "score", upstream(&finished.sources));
+    let score_health = settings.health.clone();
     let score_stage = run_transform(
         wiring.raw,
         wiring.producer.clone(),
         transform,
-        stage_settings(config, "score", upstream(&finished.sources)),
-        cancel.clone(),
+        settings,
+        control.clone(),
     );
-    let score = spawn_stage("score", health, finished.score.clone(), async move {
-        Ok(score_stage.await?)
-    });
+    let score = spawn_stage(
+        "score",
+        health,
+        score_health,
+        finished.score.clone(),
+        async move { Ok(score_stage.await?) },
+    );
+    let settings = stage_settings(config, "store", upstream(&finished.score));
+    let store_health = settings.health.clone();
     let store_stage = run_store_stage(
         wiring.scored,
         wiring.producer.clone(),
         post_store.clone(),
-        stage_settings(config, "store", upstream(&finished.score)),
-        cancel.clone(),
+        settings,
+        control.clone(),
     );
-    let store = spawn_stage("store", health, finished.store.clone(), async move {
-        Ok(store_stage.await?)
-    });
+    let store = spawn_stage(
+        "store",
+        health,
+        store_health,
+        finished.store.clone(),
+        async move { Ok(store_stage.await?) },
+    );
+    let settings = detect_settings(config, upstream(&finished.score));
+    let detect_health = settings.stage.health.clone();
     let detect = spawn_stage(
         "detect",
         health,
+        detect_health,
         finished.detect.clone(),
         run_detect_stage(
             wiring.watched,
             wiring.producer.clone(),
-            detect_settings(config, upstream(&finished.score)),
-            cancel.clone(),
+            settings,
+            control.clone(),
         ),
     );
+    let settings = stage_settings(config, "notify", upstream(&finished.detect));
+    let notify_health = settings.health.clone();
     let notify = spawn_stage(
         "notify",
         health,
+        notify_health,
         finished.notify.clone(),
         run_notify_stage(
             NotifyInputs {
@@ -243,9 +277,9 @@ pub(crate) fn start_stages(
             wiring.producer.clone(),
             service,
             Some(post_store.clone()),
-            stage_settings(config, "notify", upstream(&finished.detect)),
+            settings,
             print_alerts,
-            cancel.clone(),
+            control.clone(),
         ),
     );
     let dead_letters = wiring.dead_letters.map(|consumer| {
@@ -254,7 +288,7 @@ pub(crate) fn start_stages(
             consumer,
             settings.max_wait,
             settings.upstream_finished,
-            cancel.clone(),
+            control.stop.clone(),
         ))
     });
     Ok(RunningStages {

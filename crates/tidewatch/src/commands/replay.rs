@@ -110,10 +110,11 @@ pub(crate) async fn replay_file(
                         }
                     }
                 }
-                batch.push(OutRecord::new(
+                // Typed: moved as it is on the in-process bus, JSON written for Kafka.
+                batch.push(OutRecord::typed(
                     &topics.posts_raw,
                     post.key(),
-                    post.to_json(),
+                    std::sync::Arc::new(post),
                 ));
             }
             Err(error) => {

@@ -4,7 +4,9 @@
 //! Without `[kafka]` the stages talk through the in-process bus: fast and simple, but nothing
 //! in flight survives a crash. With `[kafka]` each stage uses its own consumer group on the
 //! cluster, exactly as when run as separate processes. With `--posts` and no other source, the
-//! process leaves once every stage has drained the file (unless `--keep-running`).
+//! process leaves once every stage has drained the file (unless `--keep-running`). On Ctrl-C /
+//! SIGTERM the sources stop first and the stages drain in data order (see `pipeline.rs`):
+//! on the in-process bus every post published before the signal is stored before the exit.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -76,19 +78,25 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
     let sources =
         super::collect::start_sources(config, &producer, Some(post_store.clone()), &cancel);
     let started = Instant::now();
-    let replay_totals = match &args.posts {
-        Some(path) => {
-            let totals = replay_file(path, &producer, &topics, args.speedup, &cancel).await;
-            finished.sources.cancel();
-            totals?
-        }
-        None => ReplayTotals::default(),
+    // Drain order: the sources stop first (the file ends, or the signal stops the collectors);
+    // only then are the stages told that their upstream is finished, one after the other.
+    let replay = match &args.posts {
+        Some(path) => replay_file(path, &producer, &topics, args.speedup, &cancel).await,
+        None => Ok(ReplayTotals::default()),
     };
+    if replay.is_err() {
+        cancel.cancel(); // the file cannot be read: stop the sources too, then report it
+    }
     for source in sources {
         if let Err(error) = source.await? {
             tracing::error!("{error:#}");
         }
     }
+    if !finite {
+        cancel.cancelled().await;
+    }
+    finished.sources.cancel();
+    let replay_totals = replay?;
     let totals = stages.join().await?;
     let seconds = started.elapsed().as_secs_f64();
     report(&post_store, replay_totals, &totals, seconds, bus_name).await

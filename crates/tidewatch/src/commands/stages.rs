@@ -1,17 +1,20 @@
 //! Single stages against Kafka (`collect`, `score`, `detect`, `notify`, `store`, `serve`), and
 //! `migrate` and `query`.
 //!
-//! Every stage starts the same way ([`StageStart`]): its topics exist, Ctrl-C / SIGTERM cancel
-//! it (it then finishes its batch, commits and leaves), `/metrics` and `/healthz` are served,
-//! and `/healthz` turns 503 when the stage stopped or failed.
+//! Every stage starts the same way ([`StageStart`]): its topics exist, Ctrl-C / SIGTERM stop its
+//! reading (it then delivers every batch it read, commits and leaves; a dependency still failing
+//! [`SHUTDOWN_GRACE`] later is given up, uncommitted), `/metrics` and `/healthz` are served, and
+//! `/healthz` turns 503 when the stage stopped or failed or its dependency keeps failing.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use tidewatch_alert::AlertService;
+use tidewatch_bus::driver::StageControl;
 use tidewatch_bus::transform::{run_transform, StageSettings, StageTotals};
 use tidewatch_bus::{
     ensure_topics, BusConsumer, BusProducer, KafkaConfig, KafkaConsumer, KafkaProducer,
+    StageHealth, StageHealthSnapshot,
 };
 use tidewatch_model::Topics;
 use tidewatch_score::ScoreTransform;
@@ -29,13 +32,76 @@ pub(crate) fn stage_settings(
     stage: &str,
     upstream_finished: Option<CancellationToken>,
 ) -> StageSettings {
-    StageSettings {
-        stage: stage.to_string(),
-        dead_letter_topic: config.topics().dead_letter,
-        max_batch: config.pipeline.batch_size,
-        max_wait: Duration::from_millis(config.pipeline.batch_wait_ms),
-        upstream_finished,
-    }
+    let mut settings = StageSettings::new(
+        stage,
+        &config.topics().dead_letter,
+        config.pipeline.batch_size,
+        Duration::from_millis(config.pipeline.batch_wait_ms),
+    );
+    settings.upstream_finished = upstream_finished;
+    settings
+}
+
+/// How long a stopping stage may keep retrying a failing dependency before it gives up on the
+/// batches still in flight (they are then not committed, and redelivered after a restart).
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A token cancelled [`SHUTDOWN_GRACE`] after `cancel`.
+pub(crate) fn abort_after_grace(cancel: &CancellationToken) -> CancellationToken {
+    let abort = CancellationToken::new();
+    let (cancel, trigger) = (cancel.clone(), abort.clone());
+    tokio::spawn(async move {
+        cancel.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+        trigger.cancel();
+    });
+    abort
+}
+
+/// Runs a stage with its state on `/healthz`: `running`, `dependency failing since … : …`
+/// while its dependency fails (503), then `stopped` or `failed`.
+pub(crate) async fn with_health<F>(
+    health: &Health,
+    stage: &str,
+    stage_health: StageHealth,
+    future: F,
+) -> anyhow::Result<StageTotals>
+where
+    F: std::future::Future<Output = anyhow::Result<StageTotals>>,
+{
+    health.set(stage, "running");
+    let watching = CancellationToken::new();
+    let watcher = tokio::spawn({
+        let (health, stage, watching) = (health.clone(), stage.to_string(), watching.clone());
+        async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = watching.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                health.set(&stage, &describe_stage_health(&stage_health.snapshot()));
+            }
+        }
+    });
+    let result = future.await;
+    watching.cancel();
+    let _ = watcher.await;
+    health.set(stage, if result.is_ok() { "stopped" } else { "failed" });
+    result
+}
+
+/// `running`, or what is failing and since when.
+fn describe_stage_health(snapshot: &StageHealthSnapshot) -> String {
+    let Some(since) = snapshot.dependency_failing_since else {
+        return "running".to_string();
+    };
+    let since: chrono::DateTime<chrono::Utc> = since.into();
+    format!(
+        "dependency failing since {}: {}",
+        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        snapshot.last_failure.as_deref().unwrap_or("unknown")
+    )
 }
 
 /// What every single-stage command has once it started.
@@ -80,16 +146,23 @@ impl<'a> StageStart<'a> {
         Ok(BusProducer::Kafka(KafkaProducer::new(self.kafka)?))
     }
 
+    /// Stops reading on the signal; gives up on failing deliveries [`SHUTDOWN_GRACE`] later.
+    fn control(&self) -> StageControl {
+        StageControl {
+            stop: self.cancel.clone(),
+            abort: abort_after_grace(&self.cancel),
+        }
+    }
+
     /// Runs the stage to its end, with its state on `/healthz`.
-    async fn run<F>(&self, stage: &str, future: F) -> anyhow::Result<()>
+    async fn run<F>(&self, settings: &StageSettings, future: F) -> anyhow::Result<()>
     where
         F: std::future::Future<Output = anyhow::Result<StageTotals>>,
     {
-        self.health.set(stage, "running");
-        let result = future.await;
-        self.health
-            .set(stage, if result.is_ok() { "stopped" } else { "failed" });
-        result.with_context(|| format!("{stage} stage failed"))?;
+        let stage = settings.stage.as_str();
+        with_health(&self.health, stage, settings.health.clone(), future)
+            .await
+            .with_context(|| format!("{stage} stage failed"))?;
         Ok(())
     }
 }
@@ -110,14 +183,15 @@ pub(crate) async fn score(config: &Config) -> anyhow::Result<()> {
     let start = StageStart::new(config, true).await?;
     let transform = ScoreTransform::new(config.watch_matcher()?, start.topics.clone())
         .with_parent_memory(config.pipeline.parent_memory);
+    let settings = stage_settings(config, "score", None);
     let stage = run_transform(
         start.consumer("score", &start.topics.posts_raw)?,
         start.producer()?,
         transform,
-        stage_settings(config, "score", None),
-        start.cancel.clone(),
+        settings.clone(),
+        start.control(),
     );
-    start.run("score", async { Ok(stage.await?) }).await
+    start.run(&settings, async { Ok(stage.await?) }).await
 }
 
 /// What the detect stage needs besides the bus: where its state lives and how often it saves.
@@ -138,13 +212,15 @@ pub(crate) fn detect_settings(
 
 pub(crate) async fn detect(config: &Config) -> anyhow::Result<()> {
     let start = StageStart::new(config, true).await?;
+    let settings = detect_settings(config, None);
+    let stage_settings = settings.stage.clone();
     let stage = run_detect_stage(
         start.consumer("detect", &start.topics.posts_watched)?,
         start.producer()?,
-        detect_settings(config, None),
-        start.cancel.clone(),
+        settings,
+        start.control(),
     );
-    start.run("detect", stage).await
+    start.run(&stage_settings, stage).await
 }
 
 /// The alert service of this config; receivers' secrets from the environment.
@@ -163,16 +239,17 @@ pub(crate) async fn notify(config: &Config) -> anyhow::Result<()> {
         alerts: start.consumer("notify", &start.topics.alerts)?,
         actions: start.consumer("notify-actions", &start.topics.alert_actions)?,
     };
+    let settings = stage_settings(config, "notify", None);
     let stage = run_notify_stage(
         inputs,
         start.producer()?,
         service,
         Some(post_store),
-        stage_settings(config, "notify", None),
+        settings.clone(),
         false,
-        start.cancel.clone(),
+        start.control(),
     );
-    start.run("notify", stage).await
+    start.run(&settings, stage).await
 }
 
 /// The HTTP API and dashboard, with `/metrics` and `/healthz`; alert actions are published to
@@ -231,20 +308,22 @@ pub(crate) async fn collect(config: &Config) -> anyhow::Result<()> {
         }
         failure.map_or(Ok(StageTotals::default()), Err)
     };
-    start.run("collect", collectors).await
+    let settings = stage_settings(config, "collect", None);
+    start.run(&settings, collectors).await
 }
 
 pub(crate) async fn store(config: &Config) -> anyhow::Result<()> {
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
+    let settings = stage_settings(config, "store", None);
     let stage = run_store_stage(
         start.consumer("store", &start.topics.posts_scored)?,
         start.producer()?,
         post_store,
-        stage_settings(config, "store", None),
-        start.cancel.clone(),
+        settings.clone(),
+        start.control(),
     );
-    start.run("store", async { Ok(stage.await?) }).await
+    start.run(&settings, async { Ok(stage.await?) }).await
 }
 
 pub(crate) async fn migrate(config: &Config) -> anyhow::Result<()> {
