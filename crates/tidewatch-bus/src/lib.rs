@@ -17,7 +17,10 @@ mod record;
 pub mod transform;
 
 pub use error::BusError;
-pub use kafka::{ensure_topics, KafkaConfig, KafkaConsumer, KafkaProducer, PartitionAssignment};
+pub use kafka::{
+    check_properties, describe_connection_failure, ensure_topics, ClientRole, KafkaConfig,
+    KafkaConsumer, KafkaProducer, PartitionAssignment, SaslMechanism, Secret, SecurityProtocol,
+};
 pub use memory::{MemoryBus, MemoryConsumer, MemoryProducer};
 pub use record::{OutRecord, Record};
 
