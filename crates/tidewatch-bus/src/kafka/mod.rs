@@ -282,15 +282,13 @@ async fn check_connection(config: &KafkaConfig) -> Result<(), BusError> {
                 (Ok(_), _) => return Ok(()),
                 (Err(_), Some(reason)) if security::is_misconfiguration(&reason) => {
                     return Err(BusError::Config(describe_connection_failure(
-                        &config.brokers,
-                        &reason,
+                        &config, &reason,
                     )));
                 }
                 (Err(error), last_error) if std::time::Instant::now() >= deadline => {
                     let reason = last_error.unwrap_or_else(|| error.to_string());
                     return Err(BusError::Config(describe_connection_failure(
-                        &config.brokers,
-                        &reason,
+                        &config, &reason,
                     )));
                 }
                 (Err(_), _) => {}

@@ -344,8 +344,9 @@ where
     Ok(properties)
 }
 
-/// What to look at when a client could not talk to the brokers, from librdkafka's reason.
-pub fn describe_connection_failure(brokers: &str, reason: &str) -> String {
+/// What to look at when a client of `config` could not talk to the brokers, from librdkafka's
+/// reason.
+pub fn describe_connection_failure(config: &KafkaConfig, reason: &str) -> String {
     let lowered = reason.to_ascii_lowercase();
     let hint = if lowered.contains("certificate verify failed")
         || lowered.contains("certificate has expired")
@@ -365,10 +366,18 @@ pub fn describe_connection_failure(brokers: &str, reason: &str) -> String {
     {
         "the brokers and tidewatch disagree about TLS: check kafka.security_protocol \
          (SSL or SASL_SSL for a TLS listener, PLAINTEXT or SASL_PLAINTEXT otherwise)"
+    } else if config.security_protocol.uses_sasl() {
+        "check kafka.brokers (host and port) and that the brokers are running, that \
+         kafka.security_protocol matches their listener, and the SASL settings \
+         (kafka.sasl_mechanism, kafka.sasl_username, TIDEWATCH__KAFKA__SASL_PASSWORD)"
     } else {
-        "check kafka.brokers (host and port) and that the brokers are running"
+        "check kafka.brokers (host and port) and that the brokers are running, and that \
+         kafka.security_protocol matches their listener"
     };
-    format!("cannot connect to Kafka at {brokers} (kafka.brokers): {reason}; {hint}")
+    format!(
+        "cannot connect to Kafka at {} (kafka.brokers): {reason}; {hint}",
+        config.brokers
+    )
 }
 
 /// True when librdkafka's reason means a setting is wrong, so waiting longer cannot help.

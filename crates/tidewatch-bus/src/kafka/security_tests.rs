@@ -168,13 +168,14 @@ fn dotted_toml_keys_and_scalars_become_property_names_and_text() {
 
 #[test]
 fn connection_failures_name_the_setting_to_check() {
+    let plain = KafkaConfig::new("b:9093");
     let wrong_ca = describe_connection_failure(
-        "b:9093",
+        &plain,
         "ssl://b:9093/bootstrap: SSL handshake failed: error:0A000086:SSL routines::certificate verify failed",
     );
     assert!(wrong_ca.contains("kafka.ca_file"), "{wrong_ca}");
     let bad_password = describe_connection_failure(
-        "b:9093",
+        &secured_config(),
         "sasl_ssl://b:9093/bootstrap: SASL authentication error: Authentication failed",
     );
     assert!(
@@ -182,7 +183,7 @@ fn connection_failures_name_the_setting_to_check() {
         "{bad_password}"
     );
     let plaintext_to_tls = describe_connection_failure(
-        "b:9093",
+        &plain,
         "b:9093/bootstrap: Disconnected while requesting ApiVersion",
     );
     assert!(
