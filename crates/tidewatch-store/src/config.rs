@@ -4,7 +4,11 @@
 //! name the offending key); every field has a default that works against the local services
 //! (`http://127.0.0.1:8123`, database `tidewatch`, user `default`, no password); the password is
 //! never printed by `Debug`; [`StoreConfig::validate`] accepts only database names that are plain
-//! identifiers, so a name can never change the meaning of a statement it is spliced into.
+//! identifiers, so a name can never change the meaning of a statement it is spliced into, and
+//! reads the TLS files of an `https://` URL, so a missing or unreadable one stops start-up with
+//! the key in the message.
+
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -14,14 +18,20 @@ use crate::error::StoreError;
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// URL of the ClickHouse HTTP interface, e.g. `http://127.0.0.1:8123`. Plain HTTP only: this
-    /// build has no TLS client, so reach a TLS-only server through a local TLS proxy.
+    /// URL of the ClickHouse HTTP interface: `http://127.0.0.1:8123`, or `https://host:8443`
+    /// for TLS (the system's CA roots unless `ca_file` is set).
     pub url: String,
     /// The database tidewatch creates and owns (every table lives in it).
     pub database: String,
     pub user: String,
     /// Normally set from the environment (`TIDEWATCH__CLICKHOUSE__PASSWORD`), not the file.
     pub password: Option<String>,
+    /// `https://` only: PEM file of the CA(s) to trust instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// `https://` only: client certificate (PEM), with `key_file`.
+    pub cert_file: Option<PathBuf>,
+    /// `https://` only: the client certificate's private key (PEM, unencrypted).
+    pub key_file: Option<PathBuf>,
     /// Keep posts this many days (whole daily partitions older than that are dropped by the
     /// store stage, hourly); absent keeps everything.
     pub retention_days: Option<u32>,
@@ -47,6 +57,9 @@ impl Default for StoreConfig {
             database: DEFAULT_DATABASE.to_string(),
             user: DEFAULT_USER.to_string(),
             password: None,
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
             retention_days: None,
             rollup_interval_ms: 10_000,
             rollup_settle_seconds: 60,
@@ -63,6 +76,9 @@ impl std::fmt::Debug for StoreConfig {
             .field("database", &self.database)
             .field("user", &self.user)
             .field("password", &password_shown)
+            .field("ca_file", &self.ca_file)
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
             .field("retention_days", &self.retention_days)
             .field("rollup_interval_ms", &self.rollup_interval_ms)
             .field("rollup_settle_seconds", &self.rollup_settle_seconds)
@@ -79,21 +95,32 @@ impl StoreConfig {
         }
     }
 
-    /// Checks what can be checked without a server: an `http://` URL and a database name made
-    /// of ASCII letters, digits and `_`, not starting with a digit.
+    /// Checks what can be checked without a server: an `http://` or `https://` URL (with
+    /// readable TLS files for the latter), and a database name made of ASCII letters, digits
+    /// and `_`, not starting with a digit.
     pub fn validate(&self) -> Result<(), StoreError> {
-        if self.url.starts_with("https://") {
+        let is_https = self.url.starts_with("https://");
+        if !is_https && !self.url.starts_with("http://") {
             return Err(StoreError::InvalidConfig(format!(
-                "clickhouse.url {:?} uses https, but this build speaks plain HTTP only; \
-                 use a local TLS-terminating proxy",
+                "clickhouse.url must start with http:// or https://, got {:?}",
                 self.url
             )));
         }
-        if !self.url.starts_with("http://") {
-            return Err(StoreError::InvalidConfig(format!(
-                "clickhouse.url must start with http://, got {:?}",
-                self.url
-            )));
+        let tls_files = [
+            ("clickhouse.ca_file", &self.ca_file),
+            ("clickhouse.cert_file", &self.cert_file),
+            ("clickhouse.key_file", &self.key_file),
+        ];
+        if let Some((key, _)) = tls_files.iter().find(|(_, value)| value.is_some()) {
+            if !is_https {
+                return Err(StoreError::InvalidConfig(format!(
+                    "{key} is set but clickhouse.url {:?} is not https://",
+                    self.url
+                )));
+            }
+        }
+        if is_https {
+            crate::transport::tls_client_config(self)?;
         }
         if !is_plain_identifier(&self.database) {
             return Err(StoreError::InvalidConfig(format!(
@@ -190,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn urls_need_the_http_scheme() {
+    fn urls_need_an_http_or_https_scheme() {
         let config = StoreConfig {
             url: "127.0.0.1:8123".to_string(),
             ..StoreConfig::default()
@@ -200,7 +227,33 @@ mod tests {
             url: "https://clickhouse.example:8443".to_string(),
             ..StoreConfig::default()
         };
-        let message = https.validate().unwrap_err().to_string();
-        assert!(message.contains("plain HTTP only"), "{message}");
+        https.validate().unwrap();
+    }
+
+    #[test]
+    fn tls_files_are_checked_at_validation_naming_the_key() {
+        let missing_ca = StoreConfig {
+            url: "https://clickhouse.example:8443".to_string(),
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..StoreConfig::default()
+        };
+        let message = missing_ca.validate().unwrap_err().to_string();
+        assert!(
+            message.contains("clickhouse.ca_file") && message.contains("/nonexistent/ca.pem"),
+            "{message}"
+        );
+        let ca_over_http = StoreConfig {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..StoreConfig::default()
+        };
+        let message = ca_over_http.validate().unwrap_err().to_string();
+        assert!(message.contains("not https://"), "{message}");
+        let half_pair = StoreConfig {
+            url: "https://clickhouse.example:8443".to_string(),
+            cert_file: Some("/nonexistent/cert.pem".into()),
+            ..StoreConfig::default()
+        };
+        let message = half_pair.validate().unwrap_err().to_string();
+        assert!(message.contains("clickhouse.key_file"), "{message}");
     }
 }

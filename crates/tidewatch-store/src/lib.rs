@@ -39,6 +39,7 @@ mod store;
 mod stories;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod transport;
 mod trends;
 
 pub use alerts::{severity_name, state_name, CollectorHealthRow, CollectorStatus};

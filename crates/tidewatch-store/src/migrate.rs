@@ -38,6 +38,7 @@ impl PostStore {
     /// Creates or upgrades the schema; see the module docs for what is guaranteed.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         self.config().validate()?;
+        self.check_connection().await?;
         self.create_database_if_missing().await?;
         self.run_idempotent_statement(CREATE_SCHEMA_MIGRATIONS)
             .await?;

@@ -46,7 +46,13 @@ impl PostStore {
     /// [`PostStore::migrate`] to create the schema). An invalid config (see
     /// [`StoreConfig::validate`]) surfaces as an error from the first call that uses it.
     pub fn connect(config: &StoreConfig) -> Self {
-        let mut server_client = Client::default()
+        // The TLS files were checked by `StoreConfig::validate` at start; should one have gone
+        // since, the crate's plain client makes every call fail naming the https URL.
+        let http_client = crate::transport::http_client(config).unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot set up the ClickHouse client");
+            Client::default()
+        });
+        let mut server_client = http_client
             .with_url(config.url.as_str())
             .with_user(config.user.as_str())
             .with_validation(false);
@@ -92,6 +98,15 @@ impl PostStore {
             .map_err(StoreError::clickhouse("ping"))?;
         debug_assert_eq!(answer, 1);
         Ok(())
+    }
+
+    /// [`PostStore::ping`] at start: a TLS or scheme mismatch (a wrong CA, an `http://` URL
+    /// against an HTTPS port, or the reverse) becomes a configuration error naming the setting
+    /// (only at start: later, the same symptoms are more likely a restarting server).
+    pub async fn check_connection(&self) -> Result<(), StoreError> {
+        self.ping()
+            .await
+            .map_err(|error| crate::transport::explain_transport_error(&self.config, error))
     }
 
     /// The server's version string, e.g. `18.16.1` (for logs and the health endpoint).

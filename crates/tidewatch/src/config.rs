@@ -1,8 +1,12 @@
 //! Configuration: one TOML file plus `TIDEWATCH__SECTION__KEY` environment overrides.
 //!
-//! Guarantees: an unknown key anywhere is an error naming its path; secrets (the ClickHouse
-//! password) are refused in the file and only read from the environment; watches are compiled
-//! and checked at load time, so a bad watch stops start-up with its name in the message.
+//! Guarantees: an unknown key anywhere is an error naming its path (once); secrets (the
+//! ClickHouse password, the Kafka SASL password and key passphrase) are refused in the file and
+//! only read from the environment, verbatim: never parsed as a number or unquoted (`0042` stays
+//! `0042`), never echoed in an error or `Debug` output; watches are compiled and checked at load
+//! time, so a bad watch stops start-up with its name in the message; the `[kafka]` security
+//! settings, its pass-through librdkafka properties and the `[clickhouse]` TLS files are checked
+//! before anything connects; two API tokens with the same hash are an error.
 
 use std::path::Path;
 
@@ -110,12 +114,77 @@ impl Default for PipelineConfig {
     }
 }
 
+/// The prefix of every environment override: `TIDEWATCH__SECTION__KEY`.
+const ENV_PREFIX: &str = "TIDEWATCH__";
+
+/// Settings that are text whatever they look like: taken from the environment verbatim rather
+/// than parsed (figment's parser turns `0042` into 42, unquotes `"x"`, and refuses `98765432`
+/// for a string key with the value in the message).
+const VERBATIM_KEYS: &[&str] = &[
+    "clickhouse.password",
+    "clickhouse.user",
+    "kafka.sasl_username",
+    "kafka.sasl_password",
+    "kafka.key_password",
+];
+
+/// Of the verbatim keys, the secrets: environment only, refused in the file.
+const SECRET_KEYS: &[&str] = &[
+    "clickhouse.password",
+    "kafka.sasl_password",
+    "kafka.key_password",
+];
+
+/// `TIDEWATCH__CLICKHOUSE__PASSWORD` for `clickhouse.password`.
+fn environment_variable_of(key: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
+}
+
+/// Merges the environment: every `TIDEWATCH__…` variable, the verbatim keys as plain strings.
+fn merge_environment(mut figment: Figment) -> anyhow::Result<Figment> {
+    let parsed = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+        !VERBATIM_KEYS
+            .iter()
+            .any(|verbatim| key.as_str().eq_ignore_ascii_case(verbatim))
+    });
+    figment = figment.merge(parsed);
+    for (key, value) in verbatim_values(std::env::vars_os())? {
+        figment = figment.merge((key, value));
+    }
+    Ok(figment)
+}
+
+/// The verbatim keys set in `variables` (the environment), as plain strings.
+fn verbatim_values(
+    variables: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let mut values = Vec::new();
+    for (name, value) in variables {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let Some(key) = VERBATIM_KEYS
+            .iter()
+            .find(|key| name.eq_ignore_ascii_case(&environment_variable_of(key)))
+        else {
+            continue;
+        };
+        // The value is never put in the message: it may be a secret.
+        let Some(value) = value.to_str() else {
+            bail!("{name} is not valid UTF-8");
+        };
+        values.push((*key, value.to_string()));
+    }
+    Ok(values)
+}
+
 impl Config {
     /// Parses a whole configuration from TOML text plus the environment (used by `demo`).
     pub(crate) fn from_toml(text: &str) -> anyhow::Result<Config> {
-        let figment = Figment::new()
-            .merge(Toml::string(text))
-            .merge(Env::prefixed("TIDEWATCH__").split("__"));
+        let figment = merge_environment(Figment::new().merge(Toml::string(text)))?;
         Self::extract(figment)
     }
 
@@ -137,20 +206,23 @@ impl Config {
             refuse_secrets_in_file(&text, path)?;
             figment = figment.merge(Toml::string(&text));
         }
-        figment = figment.merge(Env::prefixed("TIDEWATCH__").split("__"));
-        Self::extract(figment)
+        Self::extract(merge_environment(figment)?)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
         if let Some(kafka) = &self.kafka {
             kafka.validate().context("invalid [kafka] section")?;
         }
+        self.clickhouse
+            .validate()
+            .context("invalid [clickhouse] section")?;
         if self.pipeline.batch_size == 0 {
             bail!("pipeline.batch_size must be at least 1");
         }
         self.watch_matcher()?;
         self.notify_config().validate()?;
         self.api.validate()?;
+        refuse_shared_token_hashes(&self.api)?;
         let collectors: Vec<tidewatch_collect::SourceConfig> = self
             .sources
             .iter()
@@ -212,13 +284,33 @@ impl Config {
     }
 }
 
+/// Two tokens with one hash would be one token with two names and maybe two roles: which one
+/// a request gets would depend on their order.
+fn refuse_shared_token_hashes(api: &ApiConfig) -> anyhow::Result<()> {
+    let mut names_by_hash = std::collections::HashMap::new();
+    for token in &api.tokens {
+        let hash = token.sha256.to_ascii_lowercase();
+        if let Some(first) = names_by_hash.insert(hash, token.name.as_str()) {
+            bail!(
+                "api.tokens: {first:?} and {:?} have the same sha256, so they are the same token; \
+                 give each its own token",
+                token.name
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Names the key path of a figment error, e.g. `unknown key kafka.brokerz`.
 fn describe_figment_error(error: figment::Error) -> String {
     let path = error.path.join(".");
     match &error.kind {
         figment::error::Kind::UnknownField(field, _) => {
+            // figment's path sometimes already ends with the unknown key itself.
             let full = if path.is_empty() {
                 field.clone()
+            } else if error.path.last() == Some(field) {
+                path
             } else {
                 format!("{path}.{field}")
             };
@@ -233,15 +325,19 @@ fn refuse_secrets_in_file(text: &str, path: &Path) -> anyhow::Result<()> {
     let document: toml::Table = text
         .parse()
         .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
-    let password_in_file = document
-        .get("clickhouse")
-        .and_then(|section| section.get("password"))
-        .is_some();
-    if password_in_file {
-        bail!(
-            "clickhouse.password must not be in {}: secrets come from the environment (TIDEWATCH__CLICKHOUSE__PASSWORD)",
-            path.display()
-        );
+    for key in SECRET_KEYS {
+        let (section, name) = key.split_once('.').unwrap_or(("", key));
+        let in_file = document
+            .get(section)
+            .and_then(|table| table.get(name))
+            .is_some();
+        if in_file {
+            bail!(
+                "{key} must not be in {}: secrets come from the environment ({})",
+                path.display(),
+                environment_variable_of(key)
+            );
+        }
     }
     Ok(())
 }

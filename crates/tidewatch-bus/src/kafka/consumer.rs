@@ -94,6 +94,7 @@ impl KafkaConsumer {
         if let Some(instance_id) = &config.instance_id {
             client_config.set("group.instance.id", format!("{instance_id}.{stage}"));
         }
+        config.apply_passthrough(&mut client_config, super::ClientRole::Consumer);
         let context = StageContext {
             stage: stage.to_string(),
         };

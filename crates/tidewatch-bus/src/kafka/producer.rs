@@ -32,6 +32,7 @@ impl KafkaProducer {
             .set("message.timeout.ms", "60000")
             // Stay under the broker's default 1 MB limit; records are at most 256 KiB.
             .set("message.max.bytes", "1000000");
+        config.apply_passthrough(&mut client_config, super::ClientRole::Producer);
         let producer: FutureProducer = ClientConfig::create(&client_config)?;
         Ok(Self { producer })
     }
