@@ -73,8 +73,14 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
         &health,
         &cancel,
     )?;
-    let sources =
-        super::collect::start_sources(config, &producer, Some(post_store.clone()), &cancel);
+    let collector_health = tidewatch_collect::HealthReporter::new();
+    let sources = super::collect::start_sources(
+        config,
+        &producer,
+        Some(post_store.clone()),
+        &collector_health,
+        &cancel,
+    )?;
     let started = Instant::now();
     let replay_totals = match &args.posts {
         Some(path) => {
