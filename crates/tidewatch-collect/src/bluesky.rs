@@ -11,6 +11,12 @@
 //!   timestamp, and for deletes (which carry no record), it is the Jetstream receive time
 //!   `time_us`. The text is plain already and is clamped to the model's limit.
 //! * [`JetstreamEvent::time_us`] is the resume cursor, present on every accepted event.
+//! * **`createdAt` is the client's claim** (any client can write any date: clocks are wrong,
+//!   posts are backdated or queued offline). The parser keeps it; the collector then applies
+//!   [`TimeRule`]: a claim more than `max_future` after the time the network saw the post
+//!   (`time_us`), or more than `max_age` before it, is implausible, and the post is dated
+//!   `time_us` instead, so that it is ordered and bucketed by when it was actually published.
+//!   A plausible claim is kept as it is.
 //! * The pre-v0.1 Jetstream schema (`type:"com"`, `commit.type:"c"`) is rejected as
 //!   [`ParseError::Unsupported`], so a collector pointed at an old server says so.
 
@@ -30,6 +36,47 @@ pub struct JetstreamEvent {
     pub time_us: i64,
     /// The post (or delete) this event carries, `None` for events that are not about posts.
     pub post: Option<Post>,
+}
+
+/// When a client's `createdAt` is believed (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRule {
+    /// A claim later than the network time by more than this is implausible.
+    pub max_future: chrono::Duration,
+    /// A claim earlier than the network time by more than this is implausible.
+    pub max_age: chrono::Duration,
+}
+
+/// Which way an implausible claim was off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implausible {
+    Future,
+    Old,
+}
+
+impl Implausible {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Implausible::Future => "future",
+            Implausible::Old => "old",
+        }
+    }
+}
+
+impl TimeRule {
+    /// Dates `post` by `time_us` when its claim is implausible; says which way it was off.
+    pub fn apply(&self, post: &mut Post, time_us: i64) -> Option<Implausible> {
+        let seen = DateTime::from_timestamp_micros(time_us)?;
+        let verdict = if post.created_at > seen + self.max_future {
+            Implausible::Future
+        } else if post.created_at < seen - self.max_age {
+            Implausible::Old
+        } else {
+            return None;
+        };
+        post.created_at = seen;
+        Some(verdict)
+    }
 }
 
 /// Parses one Jetstream message.
@@ -126,4 +173,46 @@ pub fn parse_event(message: &[u8]) -> Result<JetstreamEvent, ParseError> {
         time_us,
         post: Some(finish(post)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implausible_claims_are_dated_by_the_network() {
+        let rule = TimeRule {
+            max_future: chrono::Duration::minutes(5),
+            max_age: chrono::Duration::minutes(5),
+        };
+        let seen_us = 1_764_000_000_000_000i64;
+        let seen = DateTime::from_timestamp_micros(seen_us).unwrap();
+        let event = |claim: &str| {
+            let message = format!(
+                r#"{{"did":"did:plc:a","time_us":{seen_us},"kind":"commit","commit":{{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"k","record":{{"$type":"app.bsky.feed.post","text":"hi","createdAt":"{claim}"}}}}}}"#
+            );
+            parse_event(message.as_bytes()).unwrap().post.unwrap()
+        };
+        let cases = [
+            ("2025-11-24T16:06:00Z", Some(Implausible::Future)),
+            ("2025-11-24T15:54:00Z", Some(Implausible::Old)),
+            ("2025-11-24T16:04:00Z", None),
+            ("2025-11-24T15:56:00Z", None),
+        ];
+        assert_eq!(seen.to_rfc3339(), "2025-11-24T16:00:00+00:00");
+        for (claim, expected) in cases {
+            let mut post = event(claim);
+            let verdict = rule.apply(&mut post, seen_us);
+            assert_eq!(verdict, expected, "{claim}");
+            let dated = if expected.is_some() {
+                seen
+            } else {
+                post.created_at
+            };
+            assert_eq!(post.created_at, dated, "{claim}");
+        }
+        let mut old = event("2020-01-01T00:00:00Z");
+        assert_eq!(rule.apply(&mut old, seen_us), Some(Implausible::Old));
+        assert_eq!(old.created_at, seen);
+    }
 }

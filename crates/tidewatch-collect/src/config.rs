@@ -63,6 +63,26 @@ pub struct BlueskySource {
     /// Without a post for this long the source is `silent`.
     #[serde(default = "default_600")]
     pub silent_after_secs: u64,
+    /// A `createdAt` claim later than the network's `time_us` by more than this is implausible:
+    /// the post is dated `time_us` ([`crate::bluesky::TimeRule`]).
+    #[serde(default = "default_300")]
+    pub max_future_skew_secs: u64,
+    /// A `createdAt` claim earlier than the network's `time_us` by more than this is
+    /// implausible: the post is dated `time_us`.
+    #[serde(default = "default_300")]
+    pub max_claim_age_secs: u64,
+}
+
+impl BlueskySource {
+    /// The rule that decides when a client's `createdAt` is believed.
+    pub fn time_rule(&self) -> crate::bluesky::TimeRule {
+        // Capped at a century: any larger value means "never implausible" all the same.
+        let seconds = |value: u64| chrono::Duration::seconds(value.min(3_153_600_000) as i64);
+        crate::bluesky::TimeRule {
+            max_future: seconds(self.max_future_skew_secs),
+            max_age: seconds(self.max_claim_age_secs),
+        }
+    }
 }
 
 /// `POST /ingest` for systems that push canonical posts.
@@ -144,6 +164,33 @@ pub fn secret(source: &str, key: &'static str, variable: &str) -> Result<String,
             variable: variable.to_string(),
         }),
     }
+}
+
+/// Reads every secret the sources name, so that a missing one stops the start (naming the
+/// variable and the source) instead of leaving that source silently out of the run.
+pub fn check_secrets(sources: &[SourceConfig]) -> Result<(), MissingSecret> {
+    for source in sources {
+        let name = source.name();
+        match source {
+            SourceConfig::Mastodon(config) => {
+                if let Some(variable) = &config.token_env {
+                    secret(name, "token_env", variable)?;
+                }
+            }
+            SourceConfig::Reddit(config) => {
+                secret(name, "client_id_env", &config.client_id_env)?;
+                secret(name, "client_secret_env", &config.client_secret_env)?;
+            }
+            SourceConfig::Webhook(config) => {
+                crate::webhook::IngestSettings::from_source(config)?;
+            }
+            SourceConfig::Bluesky(_)
+            | SourceConfig::Hackernews(_)
+            | SourceConfig::Rss(_)
+            | SourceConfig::Appstore(_) => {}
+        }
+    }
+    Ok(())
 }
 
 impl SourceConfig {

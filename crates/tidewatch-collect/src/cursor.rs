@@ -143,6 +143,20 @@ pub struct Checkpoint {
     /// Bluesky Jetstream: the `time_us` of the last event delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_us: Option<i64>,
+    /// Mastodon REST mode: the statuses delivered recently, re-checked for deletions and edits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<RecentStatus>,
+}
+
+/// A status delivered recently (Mastodon REST mode), to re-check for a deletion or an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentStatus {
+    /// The status id on its instance.
+    pub id: String,
+    /// Its `created_at`, epoch seconds (the re-check window is measured on it).
+    pub at: i64,
+    /// A hash of the text delivered last: a different text is an edit.
+    pub text_hash: String,
 }
 
 fn version() -> u32 {
@@ -158,6 +172,7 @@ impl Default for Checkpoint {
             validators: Validators::default(),
             cursor: None,
             time_us: None,
+            recent: Vec::new(),
         }
     }
 }

@@ -5,9 +5,17 @@
 //!   with [`FetchError::HostNotAllowed`] before any connection is made, and a redirect to such a
 //!   host is refused too ([`FetchError::Redirect`], not retried). A URL found in a post is never
 //!   fetched unless its host is listed; only `http` and `https` are fetched.
-//! * **Budget**: every attempt (first tries and retries alike) takes one token from a token
-//!   bucket of `requests_per_minute` tokens refilled continuously; when it is empty the call
-//!   waits (tokio time) instead of sending.
+//! * **Budget**: every attempt (first tries and retries alike) takes one token from the
+//!   source's [`RateBudget`] (a bucket of `requests_per_minute` tokens refilled continuously,
+//!   possibly shared with other sources on the same credential); when it is empty, or paused,
+//!   the call waits (tokio time) instead of sending. A 429 pauses the whole budget for the wait
+//!   the server asked (`Retry-After`, else `X-Ratelimit-Reset`, else the backoff), so every
+//!   source sharing it holds off, not just the one that was refused.
+//! * **Metrics**, labelled by the source (`FetchConfig::source`): every attempt counts in
+//!   `tidewatch_collect_requests_total{source,outcome}` (`ok`, `not_modified`, `http_429`,
+//!   `http_5xx`, `http_4xx`, `network`, `too_large`, `redirect`), and every retry in
+//!   `tidewatch_collect_retries_total{source,kind}` (`http_429`, `http_5xx`, `network`), logged
+//!   at debug (the give-up is the caller's warning).
 //! * **Retries**: 429, 5xx, timeouts and connection errors are retried up to `max_retries`
 //!   times. A `Retry-After` header (delta seconds or an HTTP date) is obeyed when present and
 //!   not longer than `max_retry_after`; a longer one fails at once with
@@ -27,10 +35,9 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::limits::{backoff, retry_after, Bucket};
+use crate::limits::{backoff, ratelimit_reset, retry_after, RateBudget};
 
 /// How one source talks HTTP.
 #[derive(Debug, Clone)]
@@ -49,6 +56,8 @@ pub struct FetchConfig {
     pub max_body_bytes: usize,
     /// Sent as `Authorization: Bearer …` on every request when set.
     pub bearer_token: Option<String>,
+    /// The source name the metrics are labelled with.
+    pub source: String,
 }
 
 impl FetchConfig {
@@ -65,6 +74,7 @@ impl FetchConfig {
             user_agent: concat!("tidewatch/", env!("CARGO_PKG_VERSION")).to_string(),
             max_body_bytes: 16 * 1024 * 1024,
             bearer_token: None,
+            source: String::new(),
         }
     }
 }
@@ -126,11 +136,18 @@ impl FetchError {
 pub struct Fetcher {
     client: reqwest::Client,
     config: Arc<FetchConfig>,
-    bucket: Arc<Mutex<Bucket>>,
+    budget: RateBudget,
 }
 
 impl Fetcher {
     pub fn new(config: FetchConfig) -> Result<Self, FetchError> {
+        let budget = RateBudget::new(config.requests_per_minute);
+        Fetcher::with_budget(config, budget)
+    }
+
+    /// A fetcher spending `budget` (shared with the other sources on the same credential)
+    /// instead of a budget of its own.
+    pub fn with_budget(config: FetchConfig, budget: RateBudget) -> Result<Self, FetchError> {
         let allowed = config.allowed_hosts.clone();
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 {
@@ -153,13 +170,18 @@ impl Fetcher {
             })?;
         Ok(Fetcher {
             client,
-            bucket: Arc::new(Mutex::new(Bucket::new(config.requests_per_minute))),
+            budget,
             config: Arc::new(config),
         })
     }
 
     pub fn config(&self) -> &FetchConfig {
         &self.config
+    }
+
+    /// The request budget this fetcher spends (to pause it, or to show its pause in health).
+    pub fn budget(&self) -> &RateBudget {
+        &self.budget
     }
 
     /// Checks `url` against the allow-list without fetching it.
@@ -199,8 +221,10 @@ impl Fetcher {
         let parsed = self.check(url)?;
         let mut attempt = 0u32;
         loop {
-            self.acquire().await;
-            let (error, retry_after) = match self.attempt(&parsed, validators, token).await {
+            self.budget.acquire().await;
+            let outcome = self.attempt(&parsed, validators, token).await;
+            self.count_request(&outcome);
+            let (error, retry_after) = match outcome {
                 Ok(fetched) => return Ok(fetched),
                 Err(failure) => failure,
             };
@@ -209,6 +233,12 @@ impl Fetcher {
                 FetchError::Status { status, .. } => *status >= 500,
                 _ => false,
             };
+            let rate_limited = error.is_rate_limited();
+            if let (true, Some(wait)) = (rate_limited, retry_after) {
+                // Nobody on this budget asks again before the server allows it, whether this
+                // call retries or gives up; the retry below waits in `acquire`.
+                self.budget.pause_until(Instant::now() + wait);
+            }
             if !retryable || attempt >= self.config.max_retries {
                 return Err(error);
             }
@@ -222,7 +252,16 @@ impl Fetcher {
                     fastrand::f64(),
                 ),
             };
-            tokio::time::sleep(wait).await;
+            let kind = retry_kind(&error);
+            metrics::counter!("tidewatch_collect_retries_total", "source" => self.config.source.clone(), "kind" => kind)
+                .increment(1);
+            tracing::debug!(source = %self.config.source, %error, kind, wait_ms = wait.as_millis() as u64, "retrying");
+            if rate_limited && retry_after.is_none() {
+                // Refused without saying for how long: the whole budget backs off.
+                self.budget.pause_until(Instant::now() + wait);
+            } else if !rate_limited {
+                tokio::time::sleep(wait).await;
+            }
             attempt += 1;
         }
     }
@@ -236,7 +275,31 @@ impl Fetcher {
         form: &str,
     ) -> Result<Vec<u8>, FetchError> {
         let parsed = self.check(url)?;
-        self.acquire().await;
+        self.budget.acquire().await;
+        let result = self.post_form_once(parsed, url, basic, form).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => error_outcome(error),
+        };
+        metrics::counter!("tidewatch_collect_requests_total", "source" => self.config.source.clone(), "outcome" => outcome)
+            .increment(1);
+        if let Err(FetchError::RateLimited {
+            retry_after: Some(wait),
+            ..
+        }) = &result
+        {
+            self.budget.pause_until(Instant::now() + *wait);
+        }
+        result
+    }
+
+    async fn post_form_once(
+        &self,
+        parsed: Url,
+        url: &str,
+        basic: (&str, &str),
+        form: &str,
+    ) -> Result<Vec<u8>, FetchError> {
         let network = |error: reqwest::Error| FetchError::Network {
             url: url.to_string(),
             reason: error_chain(&error),
@@ -255,7 +318,8 @@ impl Fetcher {
             .map_err(network)?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            let retry_after = retry_after(response.headers(), SystemTime::now());
+            let retry_after = retry_after(response.headers(), SystemTime::now())
+                .or_else(|| ratelimit_reset(response.headers()));
             let (url, status) = (url.to_string(), status.as_u16());
             return Err(FetchError::RateLimited {
                 url,
@@ -275,14 +339,14 @@ impl Fetcher {
         Ok(bytes.to_vec())
     }
 
-    async fn acquire(&self) {
-        loop {
-            let wait = match self.bucket.lock().await.take(Instant::now()) {
-                Ok(()) => return,
-                Err(wait) => wait,
-            };
-            tokio::time::sleep(wait).await;
-        }
+    fn count_request(&self, outcome: &Result<Fetched, (FetchError, Option<Duration>)>) {
+        let outcome = match outcome {
+            Ok(Fetched::Body { .. }) => "ok",
+            Ok(Fetched::NotModified) => "not_modified",
+            Err((error, _)) => error_outcome(error),
+        };
+        metrics::counter!("tidewatch_collect_requests_total", "source" => self.config.source.clone(), "outcome" => outcome)
+            .increment(1);
     }
 
     /// One request. A failure comes with the `Retry-After` the server asked for.
@@ -322,7 +386,11 @@ impl Fetcher {
             return Ok(Fetched::NotModified);
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            let retry_after = retry_after(response.headers(), SystemTime::now());
+            let mut retry_after = retry_after(response.headers(), SystemTime::now());
+            if status == StatusCode::TOO_MANY_REQUESTS && retry_after.is_none() {
+                // Reddit says when its window resets instead of sending `Retry-After`.
+                retry_after = ratelimit_reset(response.headers());
+            }
             let error = if status == StatusCode::TOO_MANY_REQUESTS {
                 FetchError::RateLimited {
                     url: url.to_string(),
@@ -382,6 +450,27 @@ impl Fetcher {
             validators,
             headers,
         })
+    }
+}
+
+/// The `outcome` label of a failed attempt.
+pub(crate) fn error_outcome(error: &FetchError) -> &'static str {
+    match error {
+        FetchError::RateLimited { .. } => "http_429",
+        FetchError::Status { status, .. } if *status >= 500 => "http_5xx",
+        FetchError::Status { .. } => "http_4xx",
+        FetchError::Network { .. } => "network",
+        FetchError::TooLarge { .. } => "too_large",
+        FetchError::Redirect { .. } => "redirect",
+        FetchError::InvalidUrl { .. } | FetchError::HostNotAllowed { .. } => "refused",
+    }
+}
+
+fn retry_kind(error: &FetchError) -> &'static str {
+    match error {
+        FetchError::RateLimited { .. } => "http_429",
+        FetchError::Status { .. } => "http_5xx",
+        _ => "network",
     }
 }
 

@@ -11,18 +11,21 @@
 //!   replayed (the server would start from its oldest event or loop on an unusable cursor): the
 //!   source starts from now, says so in its health note and the
 //!   `tidewatch_collect_cursor_expired_total` counter, and does not try again.
+//! * A post's `createdAt` is the client's claim: an implausible one (see
+//!   [`crate::bluesky::TimeRule`], `max_future_skew_secs` / `max_claim_age_secs`) is replaced by
+//!   the network's `time_us`, counted in `tidewatch_collect_implausible_times_total{direction}`.
 //! * create / update give a post (an update has the same `source_id`: a new version), delete a
 //!   post of kind `delete`; a message that is not a valid event is a dead letter (once per
 //!   distinct payload) and the stream goes on.
 //! * Reconnects back off (1 s doubling to 60 s, jittered), reset once a session delivered.
 
-use crate::bluesky;
+use crate::bluesky::{self, TimeRule};
 use crate::config::BlueskySource;
 use crate::cursor::{Checkpoint, CheckpointStore};
 use crate::outlet::{record_error, Cycle, Outlet};
 use crate::poll::STAGE;
 use crate::reporter::HealthReporter;
-use crate::stream::{connect, session, BatchLimits, Ended, Reconnect, StreamState};
+use crate::stream::{connect, session, websocket, BatchLimits, Ended, Reconnect, StreamState};
 use chrono::Utc;
 use std::time::Duration;
 use tidewatch_model::DeadLetter;
@@ -135,15 +138,26 @@ impl Jetstream {
                 }
             };
             let url = subscribe_url(&self.config.base_url, cursor);
-            let ended = match connect(&url, None).await {
-                Ok(socket) => {
+            let connected = connect(&url, None).await;
+            let outcome = if connected.is_ok() {
+                "connected"
+            } else {
+                "connect_failed"
+            };
+            crate::outlet::record_request(&name, outcome);
+            let ended = match connected {
+                Ok(mut socket) => {
                     tracing::info!(source = %name, cursor, "jetstream connected");
                     let mut state = StreamState::new(self.checkpoint.clone());
                     let origin = format!("{name} {url}");
+                    let rule = self.config.time_rule();
                     let accept = |message: &[u8], state: &mut StreamState| {
-                        accept_event(message, state, &origin, &name);
+                        accept_event(message, state, (&origin, &name), &rule);
                     };
-                    let ended = session(socket, &mut state, accept, &cycle, limits, &cancel).await;
+                    let messages = websocket(&mut socket);
+                    let ended =
+                        session(messages, &mut state, accept, &cycle, limits, &cancel).await;
+                    let _ = socket.close(None).await;
                     self.checkpoint = state.committed;
                     ended
                 }
@@ -167,12 +181,22 @@ impl Jetstream {
 }
 
 /// Adds one Jetstream message to the session: a post (unless already seen), or a dead letter.
-fn accept_event(message: &[u8], state: &mut StreamState, origin: &str, name: &str) {
+fn accept_event(
+    message: &[u8],
+    state: &mut StreamState,
+    (origin, name): (&str, &str),
+    rule: &TimeRule,
+) {
     match bluesky::parse_event(message) {
         Ok(event) => {
             let pending = &mut state.pending;
             pending.time_us = Some(pending.time_us.unwrap_or(0).max(event.time_us));
-            if let Some(post) = event.post {
+            if let Some(mut post) = event.post {
+                if let Some(off) = rule.apply(&mut post, event.time_us) {
+                    metrics::counter!("tidewatch_collect_implausible_times_total", "source" => name.to_string(), "direction" => off.as_str())
+                        .increment(1);
+                    tracing::debug!(source = name, post = %post.source_id, direction = off.as_str(), "createdAt implausible, dated by time_us");
+                }
                 if pending
                     .seen
                     .insert(&format!("{} {}", event.time_us, post.source_id))

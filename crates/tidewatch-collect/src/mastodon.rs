@@ -145,6 +145,11 @@ pub fn parse_websocket_message(
     parse_sse_event(host, event, &payload, observed_at)
 }
 
+/// A post of kind `delete` for status `id`, dated `observed_at` (the time it was found gone).
+pub fn delete_post(host: &str, id: &str, observed_at: DateTime<Utc>) -> Result<Post, ParseError> {
+    delete(host, id, observed_at)
+}
+
 fn delete(host: &str, id: &str, observed_at: DateTime<Utc>) -> Result<Post, ParseError> {
     // The data is a bare id; some servers quote it as a JSON string.
     let id = id.trim_matches('"');

@@ -9,8 +9,9 @@
 //!   commits it to the poller (the contract of [`crate::poll`]). A checkpoint that cannot be
 //!   written is a health failure; the posts are durable, the poller moves on in memory and the
 //!   file is written again after the next cycle (a crash before that re-delivers: a repeat).
-//! * Every cycle updates the source's health and the per-source metrics: requests, posts,
-//!   errors by kind, last success time, cursor lag (now − newest `created_at` delivered).
+//! * Every cycle updates the source's health and the per-source metrics: posts, errors by kind,
+//!   last success time, cursor lag (now − newest `created_at` delivered); requests are counted
+//!   by the fetcher, one per attempt, with their outcome.
 
 use crate::cursor::{Checkpoint, CheckpointStore};
 use crate::poll::{PollError, PollOutcome, Poller};
@@ -97,9 +98,11 @@ pub(crate) fn record_error(source: &str, kind: &'static str) {
         .increment(1);
 }
 
-pub(crate) fn record_requests(source: &str, count: u64) {
-    metrics::counter!("tidewatch_collect_requests_total", "source" => source.to_string())
-        .increment(count);
+/// One request not made through a [`crate::fetch::Fetcher`] (which counts its own): a webhook
+/// call, a stream connection.
+pub(crate) fn record_request(source: &str, outcome: &'static str) {
+    metrics::counter!("tidewatch_collect_requests_total", "source" => source.to_string(), "outcome" => outcome)
+        .increment(1);
 }
 
 /// What a source loop needs besides its own state.
@@ -209,11 +212,11 @@ pub(crate) async fn poll_cycle<S: CycleSource>(
             });
         }
     };
-    record_requests(&name, u64::from(outcome.requests));
     for letter in &outcome.dead_letters {
         tracing::warn!(source = %name, reason = %letter.reason, "item dead-lettered");
         record_error(&name, "bad_item");
     }
+    report_gap(&name, outcome.gap, poller.interval(), &cycle.health);
     let count = outcome.posts.len();
     let posts = outcome.posts.clone();
     cycle
@@ -235,6 +238,40 @@ pub(crate) async fn poll_cycle<S: CycleSource>(
         truncated: outcome.truncated,
     })
 }
+
+/// A feed gap (see [`crate::poll::FeedGap`]): a warning with the suggested interval, the
+/// `tidewatch_collect_feed_gaps_total` counter and a health note; a cycle without one clears
+/// the note.
+fn report_gap(
+    name: &str,
+    gap: Option<crate::poll::FeedGap>,
+    interval: std::time::Duration,
+    health: &HealthReporter,
+) {
+    let Some(gap) = gap else {
+        health.clear_note_prefixed(name, GAP_NOTE);
+        return;
+    };
+    let (current, suggested) = (interval.as_secs(), gap.suggested_interval_secs);
+    tracing::warn!(
+        source = name,
+        items = gap.items,
+        interval_secs = current,
+        suggested_interval_secs = suggested,
+        "feed gap: none of the items seen before is in this fetch, so items may have been \
+         missed; set interval_secs to {suggested} or less"
+    );
+    metrics::counter!("tidewatch_collect_feed_gaps_total", "source" => name.to_string())
+        .increment(1);
+    let note = format!(
+        "{GAP_NOTE}: none of the {} items fetched was seen before, items may have been missed \
+         between polls; interval_secs {current} is too long for this feed, try {suggested}",
+        gap.items
+    );
+    health.set_note(name, Some(note));
+}
+
+const GAP_NOTE: &str = "feed gap";
 
 /// Polls every interval until cancelled; a truncated cycle polls again at once.
 pub(crate) async fn poll_forever<S: CycleSource>(

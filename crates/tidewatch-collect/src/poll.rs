@@ -12,13 +12,15 @@
 //! Guarantees:
 //! * Repeats are dropped by `source_id` against the checkpoint's bounded [`SeenIds`], within a
 //!   cycle too (Algolia pages shift while new hits arrive). Posts come out oldest first.
-//! * Hacker News asks for `created_at_i >= watermark`, so hits indexed late within the watermark
-//!   second are not lost; the ones already delivered are dropped as seen. A cycle reads at most
+//! * Hacker News asks for `created_at_i >= watermark - overlap_secs` (300 s by default), so hits
+//!   that Algolia indexed late (after newer ones) within the overlap window are not lost; the
+//!   ones already delivered are dropped as seen. A cycle reads at most
 //!   `max_pages` pages; when more were available [`PollOutcome::truncated`] says so (those
 //!   older hits are then not read: a first run starts from the newest hits, by design, and
 //!   later cycles only truncate past `max_pages * hits_per_page` hits in one interval).
 //! * Mastodon pages forward with `min_id` from the stored cursor (the largest status id
-//!   delivered); a first run takes the newest page only.
+//!   delivered); a first run takes the newest page only. In REST mode it also re-checks the
+//!   recent statuses every `recheck_secs` for deletions and edits ([`crate::mastodon_recheck`]).
 //! * RSS sends the stored validators; a 304 is [`PollOutcome::not_modified`] with no posts.
 //! * App Store reads pages 1, 2, … and stops after the first page holding an already-seen
 //!   review, at the feed's last page, or at `max_pages`.
@@ -33,7 +35,7 @@ use crate::cursor::{Checkpoint, SeenIds};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::health::{Health, HealthState};
 use crate::source::PollSource;
-use crate::{appstore, hackernews, mastodon, rss, ParseError, Rejected};
+use crate::{appstore, hackernews, mastodon, mastodon_recheck, rss, ParseError, Rejected};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tidewatch_model::{DeadLetter, Post};
@@ -59,6 +61,47 @@ pub struct PollOutcome {
     pub requests: u32,
     /// The newest `created_at` among `posts`, for the cursor-lag metric.
     pub newest: Option<DateTime<Utc>>,
+    /// RSS / Atom: none of the items seen before is in this fetch, so items may have come and
+    /// gone between two polls (see [`FeedGap`]).
+    pub gap: Option<FeedGap>,
+}
+
+/// A feed whose window is shorter than the poll interval: none of the items seen before was in
+/// the new fetch, so items published and pushed out in between were never seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedGap {
+    /// How many items the fetch held.
+    pub items: usize,
+    /// An interval that would have overlapped: half the time the fetched items span (at least
+    /// 60 s), or half the current interval when their dates do not tell.
+    pub suggested_interval_secs: u64,
+}
+
+/// The gap verdict of one feed fetch: a gap when earlier fetches delivered something
+/// (`had_history`), none of this fetch's items is among it (`fetched_seen_before` false), and
+/// the fetch is not empty; `dates` are the fetched items' dates. Pure.
+pub fn feed_gap(
+    had_history: bool,
+    fetched_seen_before: bool,
+    dates: &[DateTime<Utc>],
+    interval: Duration,
+) -> Option<FeedGap> {
+    if !had_history || fetched_seen_before || dates.is_empty() {
+        return None;
+    }
+    let span = match (dates.iter().min(), dates.iter().max()) {
+        (Some(oldest), Some(newest)) if dates.len() >= 2 => (*newest - *oldest).num_seconds(),
+        _ => 0,
+    };
+    let suggested = if span > 0 {
+        (span as u64 / 2).max(60)
+    } else {
+        (interval.as_secs() / 2).max(60)
+    };
+    Some(FeedGap {
+        items: dates.len(),
+        suggested_interval_secs: suggested,
+    })
 }
 
 /// Why a cycle failed. The checkpoint did not move; the next cycle retries.
@@ -88,6 +131,8 @@ pub struct Poller {
     fetcher: Fetcher,
     checkpoint: Checkpoint,
     health: HealthState,
+    /// When the Mastodon REST re-check last ran (see [`crate::mastodon_recheck`]).
+    last_recheck: Instant,
 }
 
 impl Poller {
@@ -112,6 +157,7 @@ impl Poller {
             fetcher,
             checkpoint,
             health: HealthState::new(Instant::now()),
+            last_recheck: Instant::now(),
         }
     }
 
@@ -141,7 +187,13 @@ impl Poller {
     /// One cycle. `observed_at` dates the items whose payload has no date.
     pub async fn poll(&mut self, observed_at: DateTime<Utc>) -> Result<PollOutcome, PollError> {
         let mut result = match self.source.clone() {
-            PollSource::Mastodon(source) => self.mastodon(&source).await,
+            PollSource::Mastodon(source) => {
+                let mut result = self.mastodon(&source).await;
+                if let Ok(outcome) = &mut result {
+                    self.mastodon_changes(&source, outcome, observed_at).await;
+                }
+                result
+            }
             PollSource::Hackernews(source) => self.hackernews(&source).await,
             PollSource::Rss(source) => self.rss(&source, observed_at).await,
             PollSource::Appstore(source) => self.appstore(&source, observed_at).await,
@@ -161,6 +213,39 @@ impl Poller {
         result
     }
 
+    /// REST mode: remembers the statuses delivered, and when `recheck_secs` have passed, adds
+    /// the deletions and edits of the recent ones ([`crate::mastodon_recheck`]). A failed pass
+    /// is logged and tried again next cycle; the cycle's new posts still go out.
+    async fn mastodon_changes(
+        &mut self,
+        source: &crate::source::MastodonSource,
+        outcome: &mut PollOutcome,
+        observed_at: DateTime<Utc>,
+    ) {
+        if source.streaming || source.recheck_secs == 0 {
+            return;
+        }
+        // Capped at a century, so that `observed_at - window` cannot overflow.
+        let window =
+            chrono::Duration::seconds(source.recheck_window_secs.min(3_153_600_000) as i64);
+        let checkpoint = &mut outcome.checkpoint;
+        mastodon_recheck::remember(checkpoint, &outcome.posts, observed_at - window);
+        let due = self.last_recheck + Duration::from_secs(source.recheck_secs);
+        if Instant::now() < due {
+            return;
+        }
+        match mastodon_recheck::recheck(&self.fetcher, source, checkpoint, observed_at).await {
+            Ok(changes) => {
+                self.last_recheck = Instant::now();
+                outcome.requests += changes.requests;
+                outcome.posts.extend(changes.posts);
+            }
+            Err(error) => {
+                tracing::warn!(source = %source.name, %error, "re-checking recent statuses failed; trying again next cycle");
+            }
+        }
+    }
+
     fn outcome(&self) -> PollOutcome {
         PollOutcome {
             posts: Vec::new(),
@@ -170,6 +255,7 @@ impl Poller {
             truncated: false,
             requests: 0,
             newest: None,
+            gap: None,
         }
     }
 
@@ -292,9 +378,13 @@ impl Poller {
         source: &crate::source::HackerNewsSource,
     ) -> Result<PollOutcome, PollError> {
         let mut outcome = self.outcome();
-        let since = self.checkpoint.created_at_i;
+        let watermark_before = self.checkpoint.created_at_i;
+        // Late-indexed hits: ask again for the overlap window before the watermark; what was
+        // delivered already is dropped by the seen ids below.
+        let overlap = i64::try_from(source.overlap_secs).unwrap_or(i64::MAX);
+        let since = watermark_before.map(|watermark| watermark.saturating_sub(overlap));
         let mut found = Vec::new();
-        let mut watermark = since;
+        let mut watermark = watermark_before;
         for page in 0..source.max_pages.max(1) {
             let url = source.url(page, since)?.to_string();
             let Some((body, _)) = self.get(&url, &Validators::default()).await? else {
@@ -340,14 +430,46 @@ impl Poller {
             return Ok(outcome);
         };
         outcome.requests = 1;
-        let batch = rss::parse_feed(&body, &source.name, observed_at)
+        // The id's feed part is the canonical feed URL, not the source's name: renaming the
+        // source, or two sources on one feed, must not re-ingest anything.
+        let feed = rss::feed_key(&source.feed_url);
+        let batch = rss::parse_feed(&body, &feed, observed_at)
             .map_err(|error| self.payload_error(&url, &body, error))?;
         outcome.dead_letters = self.dead_letters(&url, &body, &batch.rejected, None);
         outcome.checkpoint.validators = validators;
+        let seen = &mut outcome.checkpoint.seen;
+        let had_history = seen.iter().any(|id| !id.starts_with("dead:"));
+        // Checkpoints written before the ids changed hold `<source name>/<guid>`: an item seen
+        // under that id is seen (and is remembered under its new id too).
+        let legacy = |id: &str| {
+            id.strip_prefix(&format!("{feed}/"))
+                .map(|guid| format!("{}/{guid}", source.name))
+        };
+        let seen_before = |seen: &SeenIds, id: &str| {
+            seen.contains(id) || legacy(id).is_some_and(|old| seen.contains(&old))
+        };
+        let fetched_seen_before = batch
+            .posts
+            .iter()
+            .any(|post| seen_before(seen, &post.source_id));
+        let dates: Vec<DateTime<Utc>> = batch.posts.iter().map(|post| post.created_at).collect();
+        outcome.gap = feed_gap(
+            had_history,
+            fetched_seen_before,
+            &dates,
+            source_interval(source),
+        );
         // Feeds list the newest first: remember the oldest first so FIFO eviction keeps the
         // newest GUIDs.
-        let posts = batch.posts.into_iter().rev().collect();
-        outcome.posts = fresh(posts, &mut outcome.checkpoint.seen);
+        let mut posts: Vec<Post> = batch.posts.into_iter().rev().collect();
+        posts.retain(|post| {
+            if seen_before(seen, &post.source_id) {
+                seen.insert(&post.source_id);
+                return false;
+            }
+            true
+        });
+        outcome.posts = fresh(posts, seen);
         Ok(outcome)
     }
 
@@ -399,6 +521,10 @@ impl Poller {
         outcome.posts = fresh(found, &mut outcome.checkpoint.seen);
         Ok(outcome)
     }
+}
+
+fn source_interval(source: &crate::source::RssSource) -> Duration {
+    Duration::from_secs(source.interval_secs)
 }
 
 /// Whether `feed.entry` is a single object rather than an array.

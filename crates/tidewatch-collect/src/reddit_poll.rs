@@ -8,8 +8,11 @@
 //!   minute before `expires_in` runs out, and at once after a 401 (the request is retried once).
 //! * Every request carries the configured User-Agent, which must have Reddit's required form
 //!   `<platform>:<app id>:<version> (by /u/<username>)` (checked by [`user_agent_is_valid`]).
-//! * `X-Ratelimit-Remaining` below 1 pauses the source for `X-Ratelimit-Reset` seconds before
-//!   its next request ([`rate_limit_pause`]); 429 / 5xx are retried by the fetcher as usual.
+//! * Reddit's limit is per client id, so every source on one client id spends one shared
+//!   [`RateBudget`] (built by the run loop, [`RedditPoller::with_budget`]).
+//!   `X-Ratelimit-Remaining` below 1 pauses that budget — every source on the credential — for
+//!   `X-Ratelimit-Reset` seconds ([`rate_limit_pause`]); a 429 pauses it for its `Retry-After`,
+//!   else its `X-Ratelimit-Reset` (the fetcher); 5xx are retried by the fetcher as usual.
 //! * Paging: page 1, then `after=<last fullname>`, until a page holds an item already
 //!   delivered, the listing ends, or `max_pages`; a first run reads page 1 only. Repeats are
 //!   dropped by fullname; an item that turned `[deleted]` / `[removed]` comes through once as a
@@ -19,6 +22,7 @@
 
 use crate::cursor::Checkpoint;
 use crate::fetch::{FetchConfig, FetchError, Fetched, Fetcher, Validators};
+use crate::limits::RateBudget;
 use crate::poll::{PollError, PollOutcome, STAGE};
 use crate::reddit;
 use crate::source::{default_100, default_5, default_60, default_60_u32, default_seen};
@@ -161,6 +165,7 @@ impl RedditSource {
         let mut config = FetchConfig::new(hosts);
         config.requests_per_minute = self.requests_per_minute;
         config.user_agent = self.user_agent.clone();
+        config.source = self.name.clone();
         Ok(config)
     }
 }
@@ -181,7 +186,6 @@ pub struct RedditPoller {
     client_id: String,
     client_secret: String,
     token: Option<(String, Instant)>,
-    paused_until: Option<Instant>,
 }
 
 impl RedditPoller {
@@ -191,7 +195,19 @@ impl RedditPoller {
         client_secret: String,
         checkpoint: Option<Checkpoint>,
     ) -> Result<Self, FetchError> {
-        let fetcher = Fetcher::new(source.fetch_config()?)?;
+        let budget = RateBudget::new(source.requests_per_minute);
+        RedditPoller::with_budget(source, client_id, client_secret, checkpoint, budget)
+    }
+
+    /// Same, spending `budget`: the one budget of every source on this client id.
+    pub fn with_budget(
+        source: RedditSource,
+        client_id: String,
+        client_secret: String,
+        checkpoint: Option<Checkpoint>,
+        budget: RateBudget,
+    ) -> Result<Self, FetchError> {
+        let fetcher = Fetcher::with_budget(source.fetch_config()?, budget)?;
         let mut checkpoint = checkpoint.unwrap_or_default();
         if checkpoint.seen.capacity() != source.seen_capacity {
             checkpoint.seen.set_capacity(source.seen_capacity);
@@ -203,7 +219,6 @@ impl RedditPoller {
             client_id,
             client_secret,
             token: None,
-            paused_until: None,
         })
     }
 
@@ -217,6 +232,11 @@ impl RedditPoller {
 
     pub fn commit(&mut self, checkpoint: Checkpoint) {
         self.checkpoint = checkpoint;
+    }
+
+    /// The request budget this source spends (shared with the sources on its client id).
+    pub fn budget(&self) -> &RateBudget {
+        self.fetcher.budget()
     }
 
     async fn token(&mut self) -> Result<String, FetchError> {
@@ -245,11 +265,8 @@ impl RedditPoller {
         Ok(answer.access_token)
     }
 
-    /// GET with the token (renewed once after a 401), after any rate-limit pause.
+    /// GET with the token (renewed once after a 401); the budget holds it through any pause.
     async fn get(&mut self, url: &str) -> Result<Vec<u8>, FetchError> {
-        if let Some(until) = self.paused_until.take() {
-            tokio::time::sleep_until(until).await;
-        }
         let mut renewed = false;
         loop {
             let token = self.token().await?;
@@ -282,7 +299,7 @@ impl RedditPoller {
         let pause = rate_limit_pause(number("x-ratelimit-remaining"), number("x-ratelimit-reset"));
         if let Some(pause) = pause {
             tracing::info!(source = %self.source.name, pause_secs = pause.as_secs_f64(), "reddit rate limit reached, pausing");
-            self.paused_until = Some(Instant::now() + pause);
+            self.fetcher.budget().pause_until(Instant::now() + pause);
         }
     }
 
@@ -355,6 +372,7 @@ impl RedditPoller {
             not_modified: false,
             truncated,
             requests,
+            gap: None,
         })
     }
 

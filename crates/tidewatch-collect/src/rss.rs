@@ -6,8 +6,10 @@
 //!   [`ParseError::NotXml`] with the byte position, and a document that ends inside an element
 //!   is [`ParseError::Truncated`].
 //! * `source_id` is `<feed key>/<guid>`, with the GUID (RSS `guid`, Atom `id`), else the link;
-//!   an item with neither is rejected on its own. The feed key is the caller's name for the
-//!   feed, because GUIDs are unique only within a feed in practice.
+//!   an item with neither is rejected on its own. GUIDs are unique only within a feed in
+//!   practice, so the feed is part of the id; the collector passes [`feed_key`] of the feed URL
+//!   (its canonical form), so that renaming a source, or two sources on one feed, or `http`
+//!   versus `https`, give the same ids.
 //! * The text is the title, then the body as plain text: RSS `content:encoded` or
 //!   `description`, Atom `content` (a `type="text"` content wins over an HTML one, then
 //!   `summary`). HTML is turned into text, CDATA included.
@@ -16,8 +18,12 @@
 //!   as UTC. **Fallback**: when an item has no date, or
 //!   one that none of these forms parse, `created_at` is the `fallback` the caller passes (the
 //!   time it first saw the item), since a parser has no clock.
-//! * An item with a rating (`letterboxd:memberRating`, `im:rating`) is a `review` with that
-//!   rating; others are `post`s. `lang` is the channel `language` or the feed's `xml:lang`.
+//! * An item with a rating is a `review` with that rating; others are `post`s. A rating is an
+//!   element whose local name (whatever its namespace prefix) is `rating`, `memberRating`,
+//!   `starRating` or `ratingValue` (App Store `im:rating`, Letterboxd `letterboxd:memberRating`,
+//!   `review:rating`, schema.org `ratingValue`), read from its text or, for an empty element,
+//!   its `value` / `average` attribute (`<gd:rating value="4"/>`, `<media:starRating
+//!   average="4.5"/>`). `lang` is the channel `language` or the feed's `xml:lang`.
 
 use crate::text::{html_to_text, join_title};
 use crate::{finish, Batch, ParseError};
@@ -48,6 +54,27 @@ pub(crate) struct FeedItem {
 pub(crate) struct Feed {
     pub(crate) language: Option<String>,
     pub(crate) items: Vec<FeedItem>,
+}
+
+/// The canonical form of a feed URL, the feed part of every `source_id`: no scheme, host in
+/// lower case without `www.`, no default port, no fragment, no trailing slash, the query as
+/// sent. A URL that does not parse is used as written (trimmed).
+pub fn feed_key(feed_url: &str) -> String {
+    let Ok(url) = reqwest::Url::parse(feed_url.trim()) else {
+        return feed_url.trim().to_string();
+    };
+    let host = url.host_str().unwrap_or("");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let mut key = host.to_string();
+    if let Some(port) = url.port() {
+        key.push_str(&format!(":{port}"));
+    }
+    key.push_str(url.path().trim_end_matches('/'));
+    if let Some(query) = url.query().filter(|query| !query.is_empty()) {
+        key.push('?');
+        key.push_str(query);
+    }
+    key
 }
 
 /// Parses one feed document. `feed_key` prefixes each `source_id`; `fallback` dates items
@@ -217,6 +244,7 @@ pub(crate) fn read_feed(xml: &[u8]) -> Result<Feed, ParseError> {
                     item_depth = stack.len() + 1;
                 } else if let Some(item) = item.as_mut() {
                     link(item, &name, &start);
+                    rating_attribute(item, &name, &start);
                     if attribute(&start, b"type").as_deref() == Some("xhtml") {
                         xhtml_depth = Some(stack.len() + 1);
                     }
@@ -230,7 +258,9 @@ pub(crate) fn read_feed(xml: &[u8]) -> Result<Feed, ParseError> {
                     ));
                 }
                 if let Some(item) = item.as_mut() {
-                    link(item, &qname(&start), &start);
+                    let name = qname(&start);
+                    link(item, &name, &start);
+                    rating_attribute(item, &name, &start);
                 }
             }
             Event::Text(content) => {
@@ -329,6 +359,22 @@ fn is_html(start: &BytesStart<'_>) -> bool {
     )
 }
 
+/// Whether `name` (with any namespace prefix) is a rating element.
+fn is_rating(name: &str) -> bool {
+    let local = name.rsplit(':').next().unwrap_or(name);
+    matches!(
+        local,
+        "rating" | "memberRating" | "starRating" | "ratingValue"
+    )
+}
+
+/// `<gd:rating value="4"/>`, `<media:starRating average="4.5"/>`: a rating in an attribute.
+fn rating_attribute(item: &mut FeedItem, name: &str, start: &BytesStart<'_>) {
+    if item.rating.is_none() && is_rating(name) {
+        item.rating = attribute(start, b"value").or_else(|| attribute(start, b"average"));
+    }
+}
+
 /// Atom `<link href=… rel=…/>`: the alternate (or rel-less) link is the item's URL.
 fn link(item: &mut FeedItem, name: &str, start: &BytesStart<'_>) {
     if name == "link" && item.link.is_none() {
@@ -359,7 +405,41 @@ fn assign(item: &mut FeedItem, name: &str, parent: &str, value: String, html: bo
         ("pubDate" | "published" | "dc:date", _) => item.published = owned(),
         ("updated", _) => item.updated = owned(),
         ("dc:creator" | "author", _) => item.author = item.author.take().or_else(owned),
-        ("letterboxd:memberRating" | "im:rating", _) => item.rating = owned(),
+        (rating, _) if is_rating(rating) => item.rating = owned(),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn feed_keys_are_canonical() {
+        let key = feed_key("https://WWW.Example.com:443/feed.xml/#top");
+        assert_eq!(key, "example.com/feed.xml");
+        assert_eq!(feed_key("http://example.com/feed.xml"), key);
+        assert_eq!(
+            feed_key("http://example.com:8080/f?x=1"),
+            "example.com:8080/f?x=1"
+        );
+        assert_eq!(feed_key(" not a url "), "not a url");
+    }
+
+    #[test]
+    fn ratings_in_any_prefix_and_in_attributes() {
+        let xml = br#"<rss xmlns:a="urn:a" xmlns:gd="urn:gd" xmlns:media="urn:m"><channel>
+            <item><guid>1</guid><title>t</title><a:rating>4</a:rating></item>
+            <item><guid>2</guid><title>t</title><gd:rating value="2.5" max="5"/></item>
+            <item><guid>3</guid><title>t</title><media:starRating average="3" count="9"></media:starRating></item>
+            <item><guid>4</guid><title>t</title></item>
+        </channel></rss>"#;
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let batch = parse_feed(xml, "f", at).unwrap();
+        let ratings: Vec<Option<f32>> = batch.posts.iter().map(|post| post.rating).collect();
+        assert_eq!(ratings, [Some(4.0), Some(2.5), Some(3.0), None]);
+        assert_eq!(batch.posts[0].kind, PostKind::Review);
+        assert_eq!(batch.posts[3].kind, PostKind::Post);
     }
 }

@@ -17,13 +17,16 @@
 //! * Shutdown: cancelling `cancel` stops the sources between batches; a batch already handed
 //!   over is published (or its checkpoint is not saved), then `run_sources` returns.
 
-use crate::config::{secret, validate_sources, ConfigError, MissingSecret, SourceConfig};
+use crate::config::{
+    check_secrets, secret, validate_sources, ConfigError, MissingSecret, SourceConfig,
+};
 use crate::cursor::CheckpointStore;
 use crate::fetch::Fetcher;
-use crate::limits::backoff;
+use crate::limits::{backoff, RateBudget};
 use crate::poll::Poller;
 use crate::reporter::HealthReporter;
 use crate::sink::{PostSink, SinkError};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +96,8 @@ pub async fn run_sources(
     cancel: CancellationToken,
 ) -> Result<(), RunError> {
     validate_sources(&sources)?;
+    check_secrets(&sources)?;
+    crate::metrics_help::describe_metrics();
     let store =
         CheckpointStore::open(&options.state_dir).map_err(|error| RunError::Checkpoint {
             source_name: String::new(),
@@ -100,10 +105,12 @@ pub async fn run_sources(
         })?;
     let (sender, receiver) = mpsc::channel(options.channel_capacity.max(1));
     let run_cancel = cancel.child_token();
+    let budgets = reddit_budgets(&sources)?;
     let mut prepared = Vec::new();
     for source in &sources {
         let outlet = Outlet::new(source.name(), sender.clone());
-        prepared.push(prepare(source, &store, outlet, &sink, &health, &run_cancel).await?);
+        let shared = (&sink, &health, &budgets);
+        prepared.push(prepare(source, &store, outlet, shared, &run_cancel).await?);
     }
     drop(sender);
     tracing::info!(sources = prepared.len(), "collectors starting");
@@ -129,15 +136,38 @@ pub async fn run_sources(
 
 type SourceTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
+/// One request budget per Reddit client id (the value, not the variable's name: two variables
+/// may hold one id), at the smallest `requests_per_minute` of the sources that share it.
+fn reddit_budgets(sources: &[SourceConfig]) -> Result<HashMap<String, RateBudget>, RunError> {
+    let mut per_minute: HashMap<String, u32> = HashMap::new();
+    for source in sources {
+        if let SourceConfig::Reddit(config) = source {
+            let client_id = secret(source.name(), "client_id_env", &config.client_id_env)?;
+            let budget = per_minute
+                .entry(client_id)
+                .or_insert(config.requests_per_minute);
+            *budget = (*budget).min(config.requests_per_minute);
+        }
+    }
+    Ok(per_minute
+        .into_iter()
+        .map(|(client_id, rate)| (client_id, RateBudget::new(rate)))
+        .collect())
+}
+
 /// Checks and loads everything `source` needs, and returns its task (not started yet).
 async fn prepare(
     source: &SourceConfig,
     store: &CheckpointStore,
     outlet: Outlet,
-    sink: &Arc<dyn PostSink>,
-    health: &HealthReporter,
+    shared: (
+        &Arc<dyn PostSink>,
+        &HealthReporter,
+        &HashMap<String, RateBudget>,
+    ),
     cancel: &CancellationToken,
 ) -> Result<SourceTask, RunError> {
+    let (sink, health, budgets) = shared;
     let name = source.name().to_string();
     let setup = |reason: String| RunError::Setup {
         source_name: name.clone(),
@@ -185,11 +215,17 @@ async fn prepare(
         let client_secret = secret(&name, "client_secret_env", &config.client_secret_env)?;
         let silent = Duration::from_secs(config.interval_secs * 10).max(Duration::from_secs(3600));
         health.register(&name, source.kind(), silent, Instant::now());
-        let poller = crate::reddit_poll::RedditPoller::new(
+        let budget = budgets
+            .get(&client_id)
+            .cloned()
+            .unwrap_or_else(|| RateBudget::new(config.requests_per_minute));
+        health.attach_budget(&name, budget.clone());
+        let poller = crate::reddit_poll::RedditPoller::with_budget(
             config.clone(),
             client_id,
             client_secret,
             checkpoint,
+            budget,
         )
         .map_err(|error| setup(error.to_string()))?;
         let cycle = crate::outlet::Cycle {
@@ -220,6 +256,7 @@ async fn prepare(
         .map_err(|error| setup(error.to_string()))?;
     fetch.bearer_token = token.clone();
     let fetcher = Fetcher::new(fetch).map_err(|error| setup(error.to_string()))?;
+    health.attach_budget(&name, fetcher.budget().clone());
     let poller = Poller::with_fetcher(poll_source, fetcher, checkpoint);
     let cycle = crate::outlet::Cycle {
         store,

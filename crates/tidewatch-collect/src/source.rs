@@ -50,6 +50,15 @@ pub struct HackerNewsSource {
     pub interval_secs: u64,
     #[serde(default = "default_60_u32")]
     pub requests_per_minute: u32,
+    /// Each cycle asks again for the hits of this many seconds before the newest one seen
+    /// (`created_at_i >= watermark - overlap_secs`): Algolia indexes items late (seconds as a
+    /// rule, sometimes much more), and an item indexed after a newer one would otherwise be
+    /// skipped forever. The repeats are dropped by the seen ids.
+    #[serde(default = "default_300")]
+    pub overlap_secs: u64,
+    /// Ids remembered to drop the repeats; must exceed the hits of one overlap window.
+    #[serde(default = "default_seen")]
+    pub seen_capacity: usize,
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
 }
@@ -94,6 +103,15 @@ pub struct AppStoreSource {
     pub allowed_hosts: Vec<String>,
 }
 
+/// How a streaming Mastodon source connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamingTransport {
+    #[default]
+    Websocket,
+    Sse,
+}
+
 /// Which Mastodon timeline a source follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,9 +148,22 @@ pub struct MastodonSource {
     /// Mastodon allows 300 requests per 5 minutes per IP by default.
     #[serde(default = "default_60_u32")]
     pub requests_per_minute: u32,
-    /// Follow the streaming API (WebSocket) instead of polling every `interval_secs`.
+    /// Follow the streaming API instead of polling every `interval_secs`.
     #[serde(default)]
     pub streaming: bool,
+    /// How to stream: `websocket` (`/api/v1/streaming?stream=…`, the default) or `sse`
+    /// (Server-Sent Events, `GET /api/v1/streaming/public` …, which some servers and proxies
+    /// allow where WebSockets are not).
+    #[serde(default)]
+    pub streaming_transport: StreamingTransport,
+    /// REST mode: every this many seconds, re-read the statuses delivered within
+    /// `recheck_window_secs` and hand over the deletions and edits found (0: never). REST
+    /// timelines carry no delete or edit events, so this is how they arrive without streaming.
+    #[serde(default = "default_900")]
+    pub recheck_secs: u64,
+    /// How far back the re-check looks.
+    #[serde(default = "default_3600")]
+    pub recheck_window_secs: u64,
     /// The streaming endpoint's base (`wss://…`); defaults to `base_url` with a `ws` scheme.
     #[serde(default)]
     pub streaming_url: Option<String>,
@@ -189,6 +220,9 @@ fn default_300() -> u64 {
 fn default_900() -> u64 {
     900
 }
+fn default_3600() -> u64 {
+    3600
+}
 pub(crate) fn default_seen() -> usize {
     crate::cursor::SeenIds::DEFAULT_CAPACITY
 }
@@ -243,7 +277,7 @@ impl PollSource {
     pub fn seen_capacity(&self) -> usize {
         match self {
             PollSource::Mastodon(source) => source.seen_capacity,
-            PollSource::Hackernews(_) => default_seen(),
+            PollSource::Hackernews(source) => source.seen_capacity,
             PollSource::Rss(source) => source.seen_capacity,
             PollSource::Appstore(source) => source.seen_capacity,
         }
@@ -269,6 +303,7 @@ impl PollSource {
         };
         let mut config = FetchConfig::new(hosts);
         config.requests_per_minute = budget;
+        config.source = self.name().to_string();
         Ok(config)
     }
 }
@@ -339,6 +374,52 @@ impl MastodonSource {
             if let Some(min_id) = min_id {
                 query.append_pair("min_id", min_id);
             }
+        }
+        Ok(url)
+    }
+
+    /// The timeline page of statuses older than `max_id` (the newest page when `None`): the
+    /// re-check pages backwards with it.
+    pub fn timeline_url_before(&self, max_id: Option<&str>) -> Result<Url, FetchError> {
+        let mut url = self.timeline_url(None)?;
+        if let Some(max_id) = max_id {
+            url.query_pairs_mut().append_pair("max_id", max_id);
+        }
+        Ok(url)
+    }
+
+    /// `GET /api/v1/statuses/:id`.
+    pub fn status_url(&self, id: &str) -> Result<Url, FetchError> {
+        let mut url = join(&self.base_url, "api/v1/statuses")?;
+        url.path_segments_mut()
+            .map_err(|()| FetchError::InvalidUrl {
+                url: self.base_url.clone(),
+                reason: "cannot be a base".to_string(),
+            })?
+            .push(id);
+        Ok(url)
+    }
+
+    /// The Server-Sent Events URL of the stream (`/api/v1/streaming/public[/local]`, or
+    /// `/api/v1/streaming/hashtag[/local]?tag=…`), on the streaming host over HTTP(S).
+    pub fn sse_url(&self) -> Result<Url, FetchError> {
+        let base = match &self.streaming_url {
+            Some(url) => url
+                .replacen("wss://", "https://", 1)
+                .replacen("ws://", "http://", 1),
+            None => self.base_url.clone(),
+        };
+        let local = if self.local { "/local" } else { "" };
+        let (path, tag) = match (self.timeline, &self.hashtag) {
+            (MastodonTimeline::Hashtag, Some(tag)) => (
+                format!("api/v1/streaming/hashtag{local}"),
+                Some(tag.trim_start_matches('#')),
+            ),
+            _ => (format!("api/v1/streaming/public{local}"), None),
+        };
+        let mut url = join(&base, &path)?;
+        if let Some(tag) = tag {
+            url.query_pairs_mut().append_pair("tag", tag);
         }
         Ok(url)
     }
@@ -460,6 +541,14 @@ mod tests {
         assert_eq!(
             mastodon.stream_url().unwrap().as_str(),
             "wss://mastodon.social/api/v1/streaming?stream=hashtag%3Alocal&tag=acme+air"
+        );
+        assert_eq!(
+            mastodon.sse_url().unwrap().as_str(),
+            "https://mastodon.social/api/v1/streaming/hashtag/local?tag=acme+air"
+        );
+        assert_eq!(
+            mastodon.status_url("110").unwrap().as_str(),
+            "https://mastodon.social/api/v1/statuses/110"
         );
         let public = MastodonSource {
             timeline: MastodonTimeline::Public,

@@ -8,8 +8,9 @@
 //! * [`StreamState::pending`] is the checkpoint the messages read so far lead to; it becomes
 //!   [`StreamState::committed`] and is saved only after its batch is durable. The caller's
 //!   `accept` updates `pending` and pushes posts and dead letters; nothing else is written.
-//! * Ping / pong / raw frames are handled by tungstenite (pongs go out with the next read);
-//!   only text and binary messages reach `accept`.
+//! * A session reads any stream of [`Incoming`] items: WebSocket messages ([`websocket`]: ping /
+//!   pong / raw frames are handled by tungstenite, pongs go out with the next read; only text and
+//!   binary messages reach `accept`) or Server-Sent Events frames (Mastodon's SSE transport).
 //! * A session never loops on its own: it returns [`Ended`] and the caller reconnects after
 //!   [`Reconnect::after_drop`] (failure recorded, jittered backoff).
 
@@ -18,7 +19,7 @@ use crate::limits::backoff;
 use crate::outlet::{record_delivered, record_error, Cycle, Stopped};
 use crate::reporter::HealthReporter;
 use chrono::Utc;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use std::time::Duration;
 use tidewatch_model::{DeadLetter, Post};
 use tokio::time::Instant;
@@ -50,6 +51,32 @@ pub(crate) async fn connect(url: &str, bearer: Option<&str>) -> Result<Socket, S
     }
 }
 
+/// One item of a stream connection.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A message (a WebSocket text / binary message, an SSE frame) for `accept`.
+    Message(Vec<u8>),
+    /// Nothing for `accept` (a ping, a pong).
+    Skip,
+    /// The connection ended, for this reason.
+    Ended(String),
+}
+
+/// The messages of a WebSocket, as [`Incoming`] items.
+pub(crate) fn websocket(socket: &mut Socket) -> impl Stream<Item = Incoming> + Unpin + '_ {
+    socket.map(|message| match message {
+        Ok(Message::Text(text)) => Incoming::Message(text.as_bytes().to_vec()),
+        Ok(Message::Binary(bytes)) => Incoming::Message(bytes.to_vec()),
+        Ok(Message::Close(Some(frame))) => Incoming::Ended(format!(
+            "closed by the server: {} {}",
+            frame.code, frame.reason
+        )),
+        Ok(Message::Close(None)) => Incoming::Ended("closed by the server".to_string()),
+        Ok(_) => Incoming::Skip,
+        Err(error) => Incoming::Ended(format!("connection failed: {error}")),
+    })
+}
+
 /// The reconnect policy the WebSocket sources share: after a dropped session, record the
 /// failure, then wait a jittered backoff (1 s doubling to 60 s; a session that delivered
 /// something starts over at 1 s).
@@ -69,6 +96,24 @@ impl Reconnect {
         health: &HealthReporter,
         cancel: &CancellationToken,
     ) -> bool {
+        let wait = self.record_drop(stream, name, dropped, health);
+        tokio::select! {
+            () = cancel.cancelled() => false,
+            () = tokio::time::sleep(wait) => true,
+        }
+    }
+}
+
+impl Reconnect {
+    /// Records the drop (log, error counter, health) and returns how long to wait before the
+    /// next connection, without waiting.
+    pub(crate) fn record_drop(
+        &mut self,
+        stream: &'static str,
+        name: &str,
+        dropped: (&str, bool),
+        health: &HealthReporter,
+    ) -> Duration {
         let (reason, delivered) = dropped;
         if delivered {
             self.attempt = 0;
@@ -83,10 +128,7 @@ impl Reconnect {
             fastrand::f64(),
         );
         self.attempt = self.attempt.saturating_add(1);
-        tokio::select! {
-            () = cancel.cancelled() => false,
-            () = tokio::time::sleep(wait) => true,
-        }
+        wait
     }
 }
 
@@ -152,9 +194,10 @@ pub(crate) struct BatchLimits {
     pub(crate) max_wait: Duration,
 }
 
-/// Reads `socket` until it ends or `cancel` fires, batching what `accept` makes of each message.
-pub(crate) async fn session<A>(
-    mut socket: Socket,
+/// Reads `incoming` until it ends or `cancel` fires, batching what `accept` makes of each
+/// message. The caller closes the connection afterwards.
+pub(crate) async fn session<S, A>(
+    mut incoming: S,
     state: &mut StreamState,
     mut accept: A,
     cycle: &Cycle,
@@ -162,6 +205,7 @@ pub(crate) async fn session<A>(
     cancel: &CancellationToken,
 ) -> Ended
 where
+    S: Stream<Item = Incoming> + Unpin,
     A: FnMut(&[u8], &mut StreamState),
 {
     let mut deadline: Option<Instant> = None;
@@ -172,28 +216,19 @@ where
             biased;
             () = cancel.cancelled() => {
                 let _ = state.flush(cycle).await;
-                let _ = socket.close(None).await;
                 return Ended::Stop;
             }
             () = tokio::time::sleep_until(wake), if deadline.is_some() => None,
-            message = socket.next() => Some(message),
+            message = incoming.next() => Some(message),
         };
         let ended = match message {
             None => None,
-            Some(Some(Ok(Message::Text(text)))) => {
-                accept(text.as_bytes(), state);
-                None
-            }
-            Some(Some(Ok(Message::Binary(bytes)))) => {
+            Some(Some(Incoming::Message(bytes))) => {
                 accept(&bytes, state);
                 None
             }
-            Some(Some(Ok(Message::Close(frame)))) => Some(match frame {
-                Some(frame) => format!("closed by the server: {} {}", frame.code, frame.reason),
-                None => "closed by the server".to_string(),
-            }),
-            Some(Some(Ok(_))) => None,
-            Some(Some(Err(error))) => Some(format!("connection failed: {error}")),
+            Some(Some(Incoming::Skip)) => None,
+            Some(Some(Incoming::Ended(reason))) => Some(reason),
             Some(None) => Some("connection ended".to_string()),
         };
         let due = deadline.is_some_and(|at| Instant::now() >= at);

@@ -17,7 +17,14 @@
 //!   `{"accepted": n, "rejected": [{"index", "reason_kind", "reason"}]}`, so the sender can fix
 //!   and resend just those; resending the whole batch is harmless (posts are keyed by
 //!   `source:source_id` and repeats collapse). A body that is not JSON, or neither an object nor
-//!   an array, is 400 with `{"error"}`.
+//!   an array, is 400 with `{"error"}`; an item of a batch that is not an object (an array, a
+//!   number) is a bad item like any other.
+//! * A dead letter keeps **the sender's exact bytes** of the item (the body's JSON text for a
+//!   single post; the item's own text, as sent, for an item of a batch), never a re-serialised
+//!   copy.
+//! * The `Bearer` scheme is matched case-insensitively (`bearer`, `BEARER`), as on the API.
+//! * Every request counts in `tidewatch_collect_requests_total{source,outcome}` (`accepted`,
+//!   `partial`, `unauthorized`, `bad_request`, `too_large`, `sink_error`).
 
 use crate::config::{secret, MissingSecret, WebhookSource};
 use crate::poll::STAGE;
@@ -31,6 +38,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
 use hmac::{Hmac, Mac};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::sync::Arc;
@@ -113,7 +121,10 @@ pub fn authenticate(
 ) -> Result<(), AuthError> {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     if let (Some(expected), Some(given)) = (&settings.bearer_token, header("authorization")) {
-        let token = given.strip_prefix("Bearer ").unwrap_or("").trim();
+        let token = match given.trim().split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => "",
+        };
         return match bool::from(token.as_bytes().ct_eq(expected.as_bytes())) {
             true => Ok(()),
             false => Err(AuthError::BadToken),
@@ -181,20 +192,16 @@ async fn ingest(State(ingest): State<Ingest>, headers: HeaderMap, body: Bytes) -
     if let Err(error) = authenticate(settings, &headers, &body, Utc::now().timestamp()) {
         tracing::warn!(source = name, %error, "webhook request refused");
         crate::outlet::record_error(name, "unauthorized");
+        crate::outlet::record_request(name, "unauthorized");
         return answer(
             StatusCode::UNAUTHORIZED,
             json!({ "error": error.to_string() }),
         );
     }
-    let items = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(items)) => items,
-        Ok(object @ Value::Object(_)) => vec![object],
-        Ok(_) => {
-            let error = "the body must be a post (JSON object) or an array of posts";
-            return answer(StatusCode::BAD_REQUEST, json!({ "error": error }));
-        }
+    let items = match items_of(&body) {
+        Ok(items) => items,
         Err(error) => {
-            let error = format!("the body is not JSON: {error}");
+            crate::outlet::record_request(name, "bad_request");
             return answer(StatusCode::BAD_REQUEST, json!({ "error": error }));
         }
     };
@@ -204,20 +211,26 @@ async fn ingest(State(ingest): State<Ingest>, headers: HeaderMap, body: Bytes) -
             items.len(),
             settings.max_batch
         );
+        crate::outlet::record_request(name, "too_large");
         return answer(StatusCode::PAYLOAD_TOO_LARGE, json!({ "error": error }));
     }
     let mut posts = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     let mut letters = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        let bytes = item.to_string().into_bytes();
-        match Post::from_json_bytes(&bytes) {
+    for (index, bytes) in items.iter().enumerate() {
+        let parsed = match bytes.first() {
+            Some(b'{') => {
+                Post::from_json_bytes(bytes).map_err(|error| (error.kind(), error.to_string()))
+            }
+            _ => Err(("not_an_object", "a post must be a JSON object".to_string())),
+        };
+        match parsed {
             Ok(post) => posts.push(post),
-            Err(error) => {
+            Err((kind, error)) => {
                 let reason = format!("item {index}: {error}");
                 let origin = format!("{name} POST /ingest");
-                letters.push(DeadLetter::new(STAGE, error.kind(), reason, origin, &bytes));
-                rejected.push(json!({ "index": index, "reason_kind": error.kind(), "reason": error.to_string() }));
+                letters.push(DeadLetter::new(STAGE, kind, reason, origin, bytes));
+                rejected.push(json!({ "index": index, "reason_kind": kind, "reason": error }));
             }
         }
     }
@@ -229,13 +242,19 @@ async fn ingest(State(ingest): State<Ingest>, headers: HeaderMap, body: Bytes) -
             SinkError::Retryable(_) => StatusCode::SERVICE_UNAVAILABLE,
             SinkError::Fatal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        crate::outlet::record_request(name, "sink_error");
         return answer(status, json!({ "error": error.to_string() }));
     }
     let now = Utc::now();
     if let Some(health) = &settings.health {
         health.record_success(name, accepted, Instant::now(), now);
     }
-    crate::outlet::record_requests(name, 1);
+    let outcome = if rejected.is_empty() {
+        "accepted"
+    } else {
+        "partial"
+    };
+    crate::outlet::record_request(name, outcome);
     if rejected.is_empty() {
         answer(StatusCode::ACCEPTED, json!({ "accepted": accepted }))
     } else {
@@ -243,6 +262,25 @@ async fn ingest(State(ingest): State<Ingest>, headers: HeaderMap, body: Bytes) -
             StatusCode::BAD_REQUEST,
             json!({ "accepted": accepted, "rejected": rejected }),
         )
+    }
+}
+
+/// The items of a body, each as the sender's exact bytes: the body itself for one post (a JSON
+/// object), each element's own text for a batch (a JSON array).
+fn items_of(body: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let raw: &RawValue =
+        serde_json::from_slice(body).map_err(|error| format!("the body is not JSON: {error}"))?;
+    match raw.get().as_bytes().first() {
+        Some(b'{') => Ok(vec![raw.get().as_bytes()]),
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(raw.get())
+                .map_err(|error| format!("the body is not JSON: {error}"))?;
+            Ok(items
+                .into_iter()
+                .map(|item| item.get().as_bytes())
+                .collect())
+        }
+        _ => Err("the body must be a post (JSON object) or an array of posts".to_string()),
     }
 }
 

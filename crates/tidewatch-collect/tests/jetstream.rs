@@ -112,6 +112,9 @@ async fn a_dropped_connection_resumes_from_the_cursor_without_loss_or_repeat() {
 
     let posts = sink.posts();
     common::assert_all_valid(&posts);
+    // The records claim 2026-11-20, weeks before the network saw them: implausible, so the
+    // posts are dated by `time_us`.
+    assert_eq!(posts[0].created_at.timestamp_micros(), base + 1);
     let at = |rkey: &str| format!("at://did:plc:aaaa/app.bsky.feed.post/{rkey}");
     assert_eq!(
         keys(&posts),

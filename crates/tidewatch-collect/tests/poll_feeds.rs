@@ -72,12 +72,15 @@ async fn rss_conditional_get_304_and_guid_dedup_across_restart() {
     assert_all_valid(&first.posts);
     let mut first_ids = ids(&first.posts);
     first_ids.sort();
+    // The feed part of the id is the canonical feed URL, not the source's name.
+    let feed_key = format!("127.0.0.1:{}/feed.xml", addr.port());
+    let id = |guid: &str| format!("{feed_key}/{guid}");
     assert_eq!(
         first_ids,
         [
-            "acme-reviews/https://reviews.example/acme/4",
-            "acme-reviews/https://reviews.example/news/2",
-            "acme-reviews/review-1",
+            id("https://reviews.example/acme/4"),
+            id("https://reviews.example/news/2"),
+            id("review-1"),
         ]
     );
     assert_eq!(first.dead_letters.len(), 1, "the item without guid or link");
@@ -112,7 +115,7 @@ async fn rss_conditional_get_304_and_guid_dedup_across_restart() {
     let mut poller = Poller::new(source, store.load("acme-reviews").unwrap()).unwrap();
     let third = poller.poll(observed_at()).await.unwrap();
     assert!(!third.not_modified);
-    assert_eq!(ids(&third.posts), ["acme-reviews/review-9"]);
+    assert_eq!(ids(&third.posts), [id("review-9")]);
     assert_eq!(third.checkpoint.validators.etag.as_deref(), Some("\"v2\""));
 }
 
@@ -236,4 +239,73 @@ async fn appstore_pages_then_resumes_with_only_new_reviews() {
         second.requests, 1,
         "stopped at the first page with a seen review"
     );
+}
+
+/// A feed item with a guid and a date.
+fn item(guid: u32, minute: u32) -> String {
+    format!(
+        "<item><title>Item {guid}</title><guid>item-{guid}</guid>\
+         <pubDate>Mon, 23 Nov 2026 10:{minute:02}:00 GMT</pubDate><description>x</description></item>"
+    )
+}
+
+fn feed_of(items: &[(u32, u32)]) -> Vec<u8> {
+    let items: String = items
+        .iter()
+        .map(|(guid, minute)| item(*guid, *minute))
+        .collect();
+    format!("<rss version=\"2.0\"><channel><title>f</title>{items}</channel></rss>").into_bytes()
+}
+
+/// Ids come from the feed URL, not the source's name: a renamed source, a second source on the
+/// same feed (even over `https` vs `http` or with `www.`) and a checkpoint written with the old
+/// `<name>/<guid>` ids re-deliver nothing. A fetch that shares no item with the previous ones
+/// is a gap, reported with a suggested interval.
+#[tokio::test(start_paused = true)]
+async fn rss_ids_follow_the_feed_and_gaps_are_reported() {
+    let items = Arc::new(Mutex::new(vec![(3, 30), (2, 20), (1, 10)]));
+    let served = items.clone();
+    let (addr, _script) = serve(move |_: &server::Request| feed_of(&served.lock().unwrap())).await;
+    let url = format!("http://{addr}/feed.xml");
+    let mut poller = Poller::new(rss_source(url.clone(), json!({})), None).unwrap();
+    let first = poller.poll(observed_at()).await.unwrap();
+    assert_eq!(first.posts.len(), 3);
+    assert_eq!(first.gap, None, "a first fetch has nothing to miss");
+
+    // The same feed under another name, with the first source's checkpoint: nothing new.
+    let renamed: PollSource = serde_json::from_value(
+        json!({"kind": "rss", "name": "renamed", "feed_url": format!("http://{addr}/feed.xml/")}),
+    )
+    .unwrap();
+    let mut poller = Poller::new(renamed, Some(first.checkpoint.clone())).unwrap();
+    let again = poller.poll(observed_at()).await.unwrap();
+    assert!(again.posts.is_empty(), "{:?}", ids(&again.posts));
+    assert_eq!(again.gap, None);
+
+    // A checkpoint of the old id form (`<source name>/<guid>`) is honoured too.
+    let mut legacy = tidewatch_collect::cursor::Checkpoint::new();
+    for guid in 1..=3 {
+        legacy.seen.insert(&format!("acme-reviews/item-{guid}"));
+    }
+    let mut poller = Poller::new(rss_source(url.clone(), json!({})), Some(legacy)).unwrap();
+    let upgraded = poller.poll(observed_at()).await.unwrap();
+    assert!(upgraded.posts.is_empty(), "{:?}", ids(&upgraded.posts));
+    assert_eq!(upgraded.gap, None);
+    poller.commit(upgraded.checkpoint);
+
+    // The feed moved on by more than its window between two polls: a gap. Its items span
+    // 40 minutes, so an interval of 20 minutes would have overlapped.
+    *items.lock().unwrap() = vec![(9, 50), (8, 30), (7, 10)];
+    let gapped = poller.poll(observed_at()).await.unwrap();
+    assert_eq!(gapped.posts.len(), 3);
+    let gap = gapped.gap.expect("a gap");
+    assert_eq!(gap.items, 3);
+    assert_eq!(gap.suggested_interval_secs, 20 * 60);
+    poller.commit(gapped.checkpoint);
+
+    // An overlapping fetch is no gap.
+    *items.lock().unwrap() = vec![(10, 55), (9, 50)];
+    let overlapping = poller.poll(observed_at()).await.unwrap();
+    assert_eq!(ids(&overlapping.posts).len(), 1);
+    assert_eq!(overlapping.gap, None);
 }

@@ -131,10 +131,13 @@ async fn pages_checkpoints_and_resumes_without_gap_or_duplicate() {
     assert_eq!(second.checkpoint.created_at_i, Some(1_763_633_300));
     assert_eq!(second.newest.map(|at| at.timestamp()), Some(1_763_633_300));
     let last = script.requests().pop().unwrap();
-    assert!(last.query.contains(&(
-        "numericFilters".to_string(),
-        "created_at_i>=1763633220".to_string()
-    )));
+    assert!(
+        last.query.contains(&(
+            "numericFilters".to_string(),
+            "created_at_i>=1763632920".to_string()
+        )),
+        "the watermark minus the 300 s overlap window"
+    );
 
     // A crash after fetching but before saving: the next collector gets the same posts again
     // (at least once), never fewer.
@@ -145,6 +148,44 @@ async fn pages_checkpoints_and_resumes_without_gap_or_duplicate() {
     let mut poller = Poller::new(source, store.load("hn-acme").unwrap()).unwrap();
     let again = poller.poll(observed_at()).await.unwrap();
     assert_eq!(ids(&again.posts), ids(&crashed.posts));
+}
+
+/// Algolia indexes items late: a hit whose `created_at_i` is older than the newest hit already
+/// delivered shows up only after it. The overlap window asks for it again; nothing repeats.
+#[tokio::test(start_paused = true)]
+async fn late_indexed_hits_inside_the_overlap_window_are_collected_once() {
+    let (source, hits, _script) = start().await;
+    let mut poller = Poller::new(source.clone(), None).unwrap();
+    let first = poller.poll(observed_at()).await.unwrap();
+    let watermark = first.checkpoint.created_at_i.unwrap();
+    poller.commit(first.checkpoint);
+
+    // Indexed after the first poll: one 25 s older than the watermark, one 2 s older, one
+    // newer; and one far older than the overlap window (300 s), which stays out of reach.
+    hits.lock().unwrap().push(story(42_000_001, watermark - 25));
+    hits.lock().unwrap().push(story(42_000_002, watermark - 2));
+    hits.lock().unwrap().push(story(42_000_003, watermark + 10));
+    hits.lock()
+        .unwrap()
+        .push(story(42_000_004, watermark - 3_600));
+    let second = poller.poll(observed_at()).await.unwrap();
+    assert_eq!(ids(&second.posts), ["42000001", "42000002", "42000003"]);
+    assert_eq!(second.checkpoint.created_at_i, Some(watermark + 10));
+    poller.commit(second.checkpoint);
+
+    // A third cycle re-reads the window and hands over nothing again.
+    let third = poller.poll(observed_at()).await.unwrap();
+    assert!(third.posts.is_empty(), "{:?}", ids(&third.posts));
+
+    // The window is configurable: with none, a late hit is skipped (the old behaviour).
+    let PollSource::Hackernews(mut strict) = source else {
+        unreachable!()
+    };
+    strict.overlap_secs = 0;
+    let mut poller = Poller::new(PollSource::Hackernews(strict), Some(third.checkpoint)).unwrap();
+    hits.lock().unwrap().push(story(42_000_005, watermark));
+    let fourth = poller.poll(observed_at()).await.unwrap();
+    assert!(fourth.posts.is_empty(), "{:?}", ids(&fourth.posts));
 }
 
 #[tokio::test(start_paused = true)]

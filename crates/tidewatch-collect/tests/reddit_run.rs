@@ -244,3 +244,85 @@ async fn a_restart_from_the_checkpoint_neither_repeats_nor_skips() {
         "no repeat: {first_ids:?} then {second_ids:?}"
     );
 }
+
+/// Two sources on one client id (posts and comments need one each) spend one budget: when the
+/// first is told `X-Ratelimit-Remaining: 0`, the second waits for the reset too instead of
+/// collecting 429s; a 429 carrying only `X-Ratelimit-Reset` is obeyed; health says
+/// `rate_limited` with the time the pause ends.
+#[tokio::test(start_paused = true)]
+async fn sources_on_one_client_id_share_the_budget_and_its_pauses() {
+    use tidewatch_collect::health::Health;
+    use tidewatch_collect::{HealthReporter, RateBudget};
+    use tokio::time::Instant;
+
+    let (source, _items, script) = reddit((1..=3).map(|n| submission(n, "hello")).collect()).await;
+    let comments = RedditSource {
+        name: "r-acme-comments".to_string(),
+        ..source.clone()
+    };
+    let budget = RateBudget::new(source.requests_per_minute);
+    let health = HealthReporter::new();
+    for name in [&source.name, &comments.name] {
+        health.register(name, "reddit", Duration::from_secs(3600), Instant::now());
+        health.attach_budget(name, budget.clone());
+    }
+    let mut posts = RedditPoller::with_budget(
+        source.clone(),
+        "id-1".into(),
+        "s".into(),
+        None,
+        budget.clone(),
+    )
+    .unwrap();
+    let mut replies =
+        RedditPoller::with_budget(comments, "id-1".into(), "s".into(), None, budget).unwrap();
+
+    // The posts source's listing says the budget is spent for 60 s.
+    script.push(
+        200,
+        &[],
+        b"{\"access_token\": \"tok\", \"expires_in\": 3600}",
+    );
+    let page =
+        json!({"kind": "Listing", "data": {"after": null, "children": [submission(3, "hello")]}});
+    script.push(
+        200,
+        &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "60")],
+        page.to_string().as_bytes(),
+    );
+    let started = Instant::now();
+    let wall = chrono::Utc::now();
+    posts.poll(common::observed_at()).await.unwrap();
+    let paused = health
+        .status("r-acme-comments", Instant::now(), wall)
+        .unwrap();
+    assert_eq!(paused.health, Health::RateLimited, "the other source too");
+    let resumes = paused.resumes_at.expect("the time it resumes");
+    let wait = (resumes - wall).num_seconds();
+    assert!((55..=60).contains(&wait), "resumes in {wait} s");
+
+    // The comments source makes no request before the reset.
+    let before = script.requests().len();
+    replies.poll(common::observed_at()).await.unwrap();
+    let requests = script.requests();
+    assert!(requests.len() > before);
+    assert!(
+        requests[before].at - started >= Duration::from_secs(60),
+        "the second source waited for the shared reset"
+    );
+    let after = health
+        .status("r-acme-comments", Instant::now(), wall)
+        .unwrap();
+    assert_eq!(after.health, Health::Ok);
+
+    // A 429 with only X-Ratelimit-Reset (no Retry-After): the retry waits for the reset.
+    script.push(429, &[("x-ratelimit-reset", "45")], b"{\"error\": 429}");
+    let before = script.requests().len();
+    posts.poll(common::observed_at()).await.unwrap();
+    let requests = script.requests();
+    assert_eq!(requests[before].path, "/r/acme/new");
+    assert!(
+        requests[before + 1].at - requests[before].at >= Duration::from_secs(45),
+        "the 429's reset obeyed"
+    );
+}

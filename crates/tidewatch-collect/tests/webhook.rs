@@ -248,3 +248,46 @@ fn authenticate_is_pure_and_checks_the_skew_both_ways() {
     assert!(sign(SECRET, "1", body).starts_with("sha256="));
     assert_eq!(sign(SECRET, "1", body).len(), "sha256=".len() + 64);
 }
+
+/// Issue 19: a dead letter keeps the sender's exact bytes (numbers as written, spacing, key
+/// order), an item of a batch that is an array is refused like any bad item, and the `Bearer`
+/// scheme is matched case-insensitively.
+#[tokio::test]
+async fn dead_letters_keep_the_exact_bytes_arrays_are_not_posts_and_bearer_is_case_blind() {
+    let sink = MemorySink::new();
+    // A bad post (no text) with a number serde_json would rewrite (1.50e3 → 1500.0).
+    let bad_item = r#"{"v":1, "source":"partner","source_id":"x","kind":"post","created_at":"2026-11-20T10:00:00Z","rating":1.50e3}"#;
+    let array_item = r#"[1, "partner", "y"]"#;
+    let body = format!("[ {}, {bad_item} ,{array_item}]", post("good"));
+    let (status, answer) = send(&sink, body.into_bytes(), Some(now()), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["accepted"], 1);
+    let rejected: Vec<(u64, String)> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let kind = item["reason_kind"].as_str().unwrap().to_string();
+            (item["index"].as_u64().unwrap(), kind)
+        })
+        .collect();
+    assert_eq!(rejected[1], (2, "not_an_object".to_string()));
+    let letters = sink.dead_letters();
+    let decode = |letter: &tidewatch_model::DeadLetter| letter.original_bytes();
+    assert_eq!(decode(&letters[0]), bad_item.as_bytes());
+    assert_eq!(decode(&letters[1]), array_item.as_bytes());
+
+    // A single post: the whole body, byte for byte.
+    let single = format!("{}\n", bad_item.replace("\"x\"", "\"z\""));
+    let (status, _) = send(&sink, single.clone().into_bytes(), Some(now()), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let letters = sink.dead_letters();
+    assert_eq!(decode(&letters[2]), single.trim_end().as_bytes());
+
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let authorization = format!("{scheme} tok-123");
+        let body = post(scheme).to_string().into_bytes();
+        let (status, answer) = send(&sink, body, None, &[("authorization", authorization)]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{scheme}: {answer}");
+    }
+}

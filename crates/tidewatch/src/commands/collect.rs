@@ -13,6 +13,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 use tidewatch_bus::{Ack, BusProducer, OutRecord};
+use tidewatch_collect::cursor::CheckpointStore;
+use tidewatch_collect::relocate::{carry_checkpoints, legacy_dirs};
 use tidewatch_collect::simulate::SimulateSource;
 use tidewatch_collect::sink::async_trait;
 use tidewatch_collect::{HealthReporter, PostSink, RunOptions, SinkError, SourceConfig};
@@ -114,37 +116,87 @@ impl PostSink for BusPostSink {
     }
 }
 
-/// Starts every configured source (collectors and simulators) publishing on `producer`.
-/// Returns the tasks; each ends when `cancel` fires.
+/// Where the collectors keep their checkpoints: `<pipeline.state_dir>/collectors/`, the same
+/// with or without `[kafka]` and whatever the `group_prefix` (a cursor belongs to the source,
+/// not to the bus it publishes on).
+pub(crate) fn checkpoint_dir(config: &Config) -> std::path::PathBuf {
+    config.pipeline.state_dir.join("collectors")
+}
+
+/// Checks everything the collectors need before anything starts, so that a source that cannot
+/// run stops the process with an error naming what is wrong (a missing secret variable, a
+/// webhook with nowhere to listen, two old checkpoints of one source), and carries checkpoints
+/// left under the old per-bus folders into [`checkpoint_dir`].
+fn prepare_collectors(config: &Config, collectors: &[SourceConfig]) -> anyhow::Result<()> {
+    tidewatch_collect::validate_sources(collectors).context("invalid [[source]]")?;
+    tidewatch_collect::check_secrets(collectors).context("a [[source]] cannot start")?;
+    for source in collectors {
+        if let SourceConfig::Webhook(webhook) = source {
+            if webhook.listen.is_none() {
+                anyhow::bail!(
+                    "source {:?}: `listen` is required (the address `POST /ingest` is served on)",
+                    webhook.name
+                );
+            }
+        }
+    }
+    let current = checkpoint_dir(config);
+    let store = CheckpointStore::open(&current)
+        .with_context(|| format!("cannot create {}", current.display()))?;
+    let old = legacy_dirs(&config.pipeline.state_dir, &current);
+    let names: Vec<&str> = collectors.iter().map(SourceConfig::name).collect();
+    for carried in carry_checkpoints(&store, &old, &names)? {
+        tracing::info!(
+            source = %carried.source_name,
+            from = %carried.from.display(),
+            to = %current.display(),
+            "collector checkpoint carried to its new folder"
+        );
+    }
+    Ok(())
+}
+
+/// Starts every configured source (collectors and simulators) publishing on `producer`, their
+/// health recorded in `reporter` (which `/healthz` can ask: `reporter.verdict(now, wall)`).
+/// Returns the tasks; each ends when `cancel` fires. A collector that cannot start is an error
+/// here, before any task runs (see [`prepare_collectors`]).
 pub(crate) fn start_sources(
     config: &Config,
     producer: &BusProducer,
     store: Option<PostStore>,
+    reporter: &HealthReporter,
     cancel: &CancellationToken,
-) -> Vec<JoinHandle<anyhow::Result<()>>> {
+) -> anyhow::Result<Vec<JoinHandle<anyhow::Result<()>>>> {
+    let collectors: Vec<SourceConfig> = config
+        .sources
+        .iter()
+        .filter_map(|entry| match entry {
+            SourceEntry::Collector(source) => Some(source.clone()),
+            SourceEntry::Simulate(_) => None,
+        })
+        .collect();
+    if !collectors.is_empty() {
+        prepare_collectors(config, &collectors)?;
+    }
     let mut tasks = Vec::new();
-    let mut collectors = Vec::new();
     for entry in &config.sources {
-        match entry {
-            SourceEntry::Collector(source) => collectors.push(source.clone()),
-            SourceEntry::Simulate(source) => {
-                let task = run_simulator(
-                    source.clone(),
-                    chrono::Utc::now(),
-                    producer.clone(),
-                    config.topics(),
-                    cancel.clone(),
-                );
-                tasks.push(tokio::spawn(async move { task.await.map(|_| ()) }));
-            }
+        if let SourceEntry::Simulate(source) = entry {
+            let task = run_simulator(
+                source.clone(),
+                chrono::Utc::now(),
+                producer.clone(),
+                config.topics(),
+                cancel.clone(),
+            );
+            tasks.push(tokio::spawn(async move { task.await.map(|_| ()) }));
         }
     }
     if collectors.is_empty() {
-        return tasks;
+        return Ok(tasks);
     }
-    let reporter = HealthReporter::new();
+    let reporter = reporter.clone();
     let sink = Arc::new(BusPostSink::new(producer.clone(), config.topics()));
-    let options = RunOptions::new(config.pipeline_state_dir().join("collectors"));
+    let options = RunOptions::new(checkpoint_dir(config));
     let run =
         tidewatch_collect::run_sources(collectors, options, sink, reporter.clone(), cancel.clone());
     tasks.push(tokio::spawn(async move {
@@ -153,15 +205,25 @@ pub(crate) fn start_sources(
     if let Some(store) = store {
         tasks.push(tokio::spawn(record_health(reporter, store, cancel.clone())));
     }
-    tasks
+    Ok(tasks)
 }
 
-/// Writes every source's health to ClickHouse now and then, and once more at shutdown.
+/// Writes every source's health to ClickHouse now and then, and once more at shutdown. First,
+/// it restores each source's `posts_last_hour` from the last row the previous process wrote,
+/// so that a restart does not show an hour of silence.
 async fn record_health(
     reporter: HealthReporter,
     store: PostStore,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
+    match store.collector_health().await {
+        Ok(rows) => {
+            for row in rows {
+                reporter.restore_posts(&row.name, row.posts_last_hour, row.checked_at);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot restore the collectors' hourly post counts"),
+    }
     loop {
         let stopping = tokio::select! {
             _ = cancel.cancelled() => true,
@@ -183,7 +245,7 @@ async fn record_health(
                 last_success_at: status.last_success,
                 last_error: status.last_error.or(status.note),
                 posts_last_hour: status.posts_last_hour,
-                checked_at: now,
+                checked_at: status.reported_at,
             })
             .collect();
         if !rows.is_empty() {

@@ -75,8 +75,14 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
         &health,
         &cancel,
     )?;
-    let sources =
-        super::collect::start_sources(config, &producer, Some(post_store.clone()), &cancel);
+    let collector_health = tidewatch_collect::HealthReporter::new();
+    let sources = super::collect::start_sources(
+        config,
+        &producer,
+        Some(post_store.clone()),
+        &collector_health,
+        &cancel,
+    )?;
     let started = Instant::now();
     // Drain order: the sources stop first (the file ends, or the signal stops the collectors);
     // only then are the stages told that their upstream is finished, one after the other.

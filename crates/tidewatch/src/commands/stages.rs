@@ -293,7 +293,14 @@ pub(crate) async fn collect(config: &Config) -> anyhow::Result<()> {
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
     let producer = start.producer()?;
-    let tasks = super::collect::start_sources(config, &producer, Some(post_store), &start.cancel);
+    let collector_health = tidewatch_collect::HealthReporter::new();
+    let tasks = super::collect::start_sources(
+        config,
+        &producer,
+        Some(post_store),
+        &collector_health,
+        &start.cancel,
+    )?;
     let collectors = async {
         let mut failure = None;
         for task in tasks {
