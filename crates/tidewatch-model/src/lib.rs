@@ -17,6 +17,7 @@ pub use alert::{AlertEvent, AlertState, Severity};
 pub use dead_letter::{DeadLetter, DEAD_LETTER_ORIGINAL_CAP};
 pub use post::{
     format_timestamp, Author, Label, Post, PostError, PostKind, PostMetrics, ScoredPost, Sentiment,
-    WatchedPost, MAX_RECORD_BYTES, MAX_TEXT_BYTES, WIRE_VERSION,
+    WatchedPost, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
+    WIRE_VERSION,
 };
 pub use topics::Topics;
