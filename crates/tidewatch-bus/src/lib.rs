@@ -17,7 +17,9 @@ mod record;
 pub mod transform;
 
 pub use error::BusError;
-pub use kafka::{ensure_topics, KafkaConfig, KafkaConsumer, KafkaProducer, PartitionAssignment};
+pub use kafka::{
+    ensure_topics, BrokerProbe, KafkaConfig, KafkaConsumer, KafkaProducer, PartitionAssignment,
+};
 pub use memory::{MemoryBus, MemoryConsumer, MemoryProducer};
 pub use record::{OutRecord, Record};
 

@@ -9,6 +9,7 @@ mod action;
 mod alert;
 mod dead_letter;
 mod post;
+pub mod readiness;
 pub mod retry;
 mod topics;
 
@@ -20,4 +21,5 @@ pub use post::{
     WatchedPost, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
     WIRE_VERSION,
 };
+pub use readiness::{Readiness, ReadinessHandle, ReadinessReport};
 pub use topics::Topics;

@@ -1,9 +1,11 @@
 //! Kafka through rdkafka: configuration, topic creation, producer and at-least-once consumer.
 
 mod consumer;
+mod probe;
 mod producer;
 
 pub use consumer::KafkaConsumer;
+pub use probe::BrokerProbe;
 pub use producer::KafkaProducer;
 
 use std::time::Duration;

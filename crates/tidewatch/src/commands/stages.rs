@@ -2,8 +2,9 @@
 //! `migrate` and `query`.
 //!
 //! Every stage starts the same way ([`StageStart`]): its topics exist, Ctrl-C / SIGTERM cancel
-//! it (it then finishes its batch, commits and leaves), `/metrics` and `/healthz` are served,
-//! and `/healthz` turns 503 when the stage stopped or failed.
+//! it (it then finishes its batch, commits and leaves), `/metrics`, `/healthz` and `/readyz` are
+//! served, `/healthz` turns 503 when the stage stopped or failed, and `/readyz` while the broker
+//! (or ClickHouse, for the stages that write to it) does not accept work.
 
 use std::time::Duration;
 
@@ -68,6 +69,21 @@ impl<'a> StageStart<'a> {
         })
     }
 
+    /// `/readyz` follows the broker and, when given, ClickHouse (`telemetry::probe_dependencies`).
+    fn probe_dependencies(
+        &self,
+        stage: &str,
+        clickhouse: Option<&PostStore>,
+    ) -> anyhow::Result<()> {
+        telemetry::probe_dependencies(
+            &self.health,
+            stage,
+            Some(self.kafka),
+            clickhouse,
+            &self.cancel,
+        )
+    }
+
     fn consumer(&self, stage: &str, topic: &str) -> anyhow::Result<BusConsumer> {
         Ok(BusConsumer::Kafka(KafkaConsumer::new(
             self.kafka,
@@ -108,6 +124,7 @@ async fn migrated_store(config: &Config) -> anyhow::Result<PostStore> {
 
 pub(crate) async fn score(config: &Config) -> anyhow::Result<()> {
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("score", None)?;
     let transform = ScoreTransform::new(config.watch_matcher()?, start.topics.clone())
         .with_parent_memory(config.pipeline.parent_memory);
     let stage = run_transform(
@@ -138,6 +155,7 @@ pub(crate) fn detect_settings(
 
 pub(crate) async fn detect(config: &Config) -> anyhow::Result<()> {
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("detect", None)?;
     let stage = run_detect_stage(
         start.consumer("detect", &start.topics.posts_watched)?,
         start.producer()?,
@@ -159,6 +177,7 @@ pub(crate) async fn notify(config: &Config) -> anyhow::Result<()> {
     let service = alert_service(config)?;
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("notify", Some(&post_store))?;
     let inputs = NotifyInputs {
         alerts: start.consumer("notify", &start.topics.alerts)?,
         actions: start.consumer("notify-actions", &start.topics.alert_actions)?,
@@ -183,6 +202,7 @@ pub(crate) async fn serve(config: &Config) -> anyhow::Result<()> {
     }
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, false).await?;
+    start.probe_dependencies("serve", Some(&post_store))?;
     start.health.set("serve", "running");
     let address = super::pipeline::serve_api(
         config,
@@ -215,6 +235,7 @@ pub(crate) async fn collect(config: &Config) -> anyhow::Result<()> {
     }
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("collect", Some(&post_store))?;
     let producer = start.producer()?;
     let tasks = super::collect::start_sources(config, &producer, Some(post_store), &start.cancel);
     let collectors = async {
@@ -237,6 +258,7 @@ pub(crate) async fn collect(config: &Config) -> anyhow::Result<()> {
 pub(crate) async fn store(config: &Config) -> anyhow::Result<()> {
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("store", Some(&post_store))?;
     let stage = run_store_stage(
         start.consumer("store", &start.topics.posts_scored)?,
         start.producer()?,
