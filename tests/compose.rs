@@ -41,16 +41,13 @@ fn render_compose_file() -> Option<String> {
     {
         Ok(output) => output,
         Err(err) if err.kind() == ErrorKind::NotFound => {
-            let ci = std::env::var("CI").unwrap_or_default();
-            assert!(
-                ci != "true",
-                "docker-compose is not installed, and under CI=true this test must run: install \
-                 Debian's docker-compose package (deploy/local/test does)"
-            );
-            eprintln!(
-                "SKIPPED: docker-compose is not installed, so {} was not validated \
-                 (apt-get install docker-compose, or run deploy/local/test)",
-                file.display()
+            tidewatch_e2e::skip_or_fail(
+                "compose",
+                &format!(
+                    "docker-compose is not installed, so {} was not validated \
+                     (apt-get install docker-compose, or run deploy/local/test)",
+                    file.display()
+                ),
             );
             return None;
         }
@@ -159,4 +156,23 @@ fn service_blocks_are_split_by_indentation() {
             ("b".to_owned(), "image: y\n".to_owned()),
         ]
     );
+}
+
+#[test]
+fn compose_health_checks_ask_each_stage_for_readiness() {
+    let Some(rendered) = render_compose_file() else {
+        return;
+    };
+    let services = services(&rendered);
+    for stage in STAGES.iter().filter(|stage| **stage != "migrate") {
+        let block = services
+            .iter()
+            .find(|(name, _)| name == stage)
+            .map(|(_, block)| block.as_str())
+            .unwrap_or_else(|| panic!("service `{stage}` is missing from docker-compose.yml"));
+        assert!(
+            block.contains("http://127.0.0.1:9898/readyz"),
+            "service `{stage}`'s health check does not ask /readyz:\n{block}"
+        );
+    }
 }

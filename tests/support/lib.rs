@@ -16,6 +16,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 
+/// The one "skip outside CI, fail under CI" rule (see the `tidewatch-test-support` crate).
+pub use tidewatch_test_support::{require, running_in_ci, shared_data, skip_or_fail};
+
 pub const KAFKA: &str = "127.0.0.1:9092";
 pub const CLICKHOUSE_HOST: &str = "127.0.0.1:8123";
 
@@ -36,7 +39,7 @@ pub fn tidewatch_binary() -> PathBuf {
 }
 
 /// True if both local services answer. Otherwise prints why the test is skipped, or panics under
-/// CI=true, where the services must be there.
+/// CI, where the services must be there ([`skip_or_fail`]).
 pub fn services_available(test_name: &str) -> bool {
     let kafka_up =
         TcpStream::connect_timeout(&KAFKA.parse().unwrap(), Duration::from_secs(2)).is_ok();
@@ -45,11 +48,10 @@ pub fn services_available(test_name: &str) -> bool {
         return true;
     }
     let message = format!(
-        "{test_name}: local services not running (kafka up: {kafka_up}, clickhouse up: {clickhouse_up}); \
+        "local services not running (kafka up: {kafka_up}, clickhouse up: {clickhouse_up}); \
          start them with `deploy/local/services up`"
     );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-    eprintln!("SKIPPED {message}");
+    skip_or_fail(test_name, &message);
     false
 }
 

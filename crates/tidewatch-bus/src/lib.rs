@@ -25,8 +25,9 @@ pub use ack::Ack;
 pub use error::BusError;
 pub use health::{StageHealth, StageHealthSnapshot};
 pub use kafka::{
-    check_properties, describe_connection_failure, ensure_topics, ClientRole, KafkaConfig,
-    KafkaConsumer, KafkaProducer, PartitionAssignment, SaslMechanism, Secret, SecurityProtocol,
+    check_properties, describe_connection_failure, ensure_topics, BrokerProbe, ClientRole,
+    KafkaConfig, KafkaConsumer, KafkaProducer, PartitionAssignment, SaslMechanism, Secret,
+    SecurityProtocol,
 };
 pub use memory::{MemoryBus, MemoryConsumer, MemoryProducer};
 pub use record::{BusValue, OutRecord, Record, Value};

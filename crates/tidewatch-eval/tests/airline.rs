@@ -1,6 +1,7 @@
 //! The evaluation on the real airline data set (`../shared/data/airline`, beside the
-//! workspace), in-process on the `tidewatch backtest` code path. Skips with a message when the
-//! data is absent (it is licensed for evaluation only and is not part of the project).
+//! workspace), in-process on the `tidewatch backtest` code path. When the data is absent (it is
+//! licensed for evaluation only and is not part of the project), skips outside CI and fails
+//! under CI (`tidewatch_test_support::shared_data`).
 //!
 //! What is asserted is what the detector's defaults achieve today: the sudden story and the
 //! slow outage story early (lead fraction ≤ 0.3 each, so the median is too), the outage by an
@@ -18,16 +19,10 @@ use tidewatch_eval::{
 use tidewatch_model::{AlertEvent, AlertState};
 
 fn data_dir() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = root.join("../shared/data/airline");
-    if dir.join("Tweets.csv").is_file() && dir.join("story_bursts_airline.csv").is_file() {
-        return Some(dir);
-    }
-    eprintln!(
-        "skipped: the airline data set is not at {} (evaluation data, not in the project)",
-        dir.display()
-    );
-    None
+    let test = "airline evaluation";
+    tidewatch_test_support::shared_data(test, "airline/Tweets.csv")?;
+    tidewatch_test_support::shared_data(test, "airline/story_bursts_airline.csv")?;
+    tidewatch_test_support::shared_data(test, "airline")
 }
 
 /// The detector's report, the baselines' reports, the detector's events and the stories.

@@ -9,6 +9,7 @@ mod action;
 mod alert;
 mod dead_letter;
 mod post;
+pub mod readiness;
 pub mod retry;
 mod topics;
 
@@ -17,6 +18,8 @@ pub use alert::{AlertEvent, AlertState, Severity};
 pub use dead_letter::{DeadLetter, DEAD_LETTER_ORIGINAL_CAP};
 pub use post::{
     format_timestamp, Author, Label, Post, PostError, PostKind, PostMetrics, ScoredPost, Sentiment,
-    WatchedPost, MAX_RECORD_BYTES, MAX_TEXT_BYTES, WIRE_VERSION,
+    WatchedPost, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
+    WIRE_VERSION,
 };
+pub use readiness::{Readiness, ReadinessHandle, ReadinessReport};
 pub use topics::Topics;

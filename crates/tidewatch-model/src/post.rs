@@ -36,6 +36,12 @@ pub enum PostError {
     InvalidField { field: &'static str, reason: String },
     #[error("field `{field}` is not an RFC 3339 timestamp: {value:?}")]
     BadTimestamp { field: &'static str, value: String },
+    #[error(
+        "field `{field}` is {value:?}, outside the storable range {} to {}",
+        EARLIEST_TIMESTAMP,
+        LATEST_TIMESTAMP
+    )]
+    TimestampOutOfRange { field: &'static str, value: String },
     #[error("text is {bytes} bytes, over the {limit}-byte limit")]
     TextTooLong { bytes: usize, limit: usize },
     #[error("unsupported wire version {0}")]
@@ -52,6 +58,7 @@ impl PostError {
             PostError::MissingField(_) => "missing_field",
             PostError::InvalidField { .. } => "invalid_field",
             PostError::BadTimestamp { .. } => "bad_timestamp",
+            PostError::TimestampOutOfRange { .. } => "timestamp_out_of_range",
             PostError::TextTooLong { .. } => "text_too_long",
             PostError::UnsupportedVersion(_) => "unsupported_version",
         }
@@ -129,6 +136,15 @@ pub struct Post {
     pub rating: Option<f32>,
 }
 
+/// The earliest `created_at` accepted, in RFC 3339 (ClickHouse `DateTime` starts at the epoch).
+pub const EARLIEST_TIMESTAMP: &str = "1970-01-01T00:00:00Z";
+/// The latest `created_at` accepted, in RFC 3339. ClickHouse `DateTime` is 32-bit seconds (up to
+/// 2106-02-07T06:28:15Z), but 18.16's date functions (partitions by day, buckets) are exact
+/// only through 2105, and just past the top a value wraps round to 1970.
+pub const LATEST_TIMESTAMP: &str = "2105-12-31T23:59:59Z";
+/// [`EARLIEST_TIMESTAMP`] and [`LATEST_TIMESTAMP`] in seconds since the epoch.
+const STORABLE_SECONDS: std::ops::RangeInclusive<i64> = 0..=4_291_747_199;
+
 /// The lenient shape a record is first parsed into, so that a missing or wrong field can be
 /// named instead of surfacing as a generic serde message.
 #[derive(Deserialize)]
@@ -159,6 +175,13 @@ impl Post {
         let text = std::str::from_utf8(bytes).map_err(|error| PostError::InvalidUtf8 {
             valid_up_to: error.valid_up_to(),
         })?;
+        // Why: serde reads a struct from an array too, by position, so `["mastodon","1",…]`
+        // would pass as a post.
+        if text.trim_start().starts_with('[') {
+            return Err(PostError::InvalidJson(
+                "expected a JSON object, found an array".to_string(),
+            ));
+        }
         let loose: LoosePost = serde_json::from_str(text)
             .map_err(|error| PostError::InvalidJson(error.to_string()))?;
         loose.validate()
@@ -207,10 +230,18 @@ impl LoosePost {
             Some(name) => parse_kind(name)?,
         };
         let created_at_text = required_string(self.created_at, "created_at")?;
-        let created_at = parse_timestamp(&created_at_text).ok_or(PostError::BadTimestamp {
-            field: "created_at",
-            value: created_at_text,
-        })?;
+        let Some(created_at) = parse_timestamp(&created_at_text) else {
+            return Err(PostError::BadTimestamp {
+                field: "created_at",
+                value: created_at_text,
+            });
+        };
+        if !is_storable(&created_at) {
+            return Err(PostError::TimestampOutOfRange {
+                field: "created_at",
+                value: created_at_text,
+            });
+        }
         let text = match (self.text, kind) {
             (Some(text), _) => text,
             (None, PostKind::Delete) => String::new(),
@@ -273,6 +304,11 @@ fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|timestamp| timestamp.with_timezone(&Utc))
 }
 
+/// Whether ClickHouse stores `timestamp` as itself (see [`LATEST_TIMESTAMP`]).
+fn is_storable(timestamp: &DateTime<Utc>) -> bool {
+    STORABLE_SECONDS.contains(&timestamp.timestamp())
+}
+
 /// RFC 3339 in UTC with a `Z`, with fractional seconds only when there are any.
 pub fn format_timestamp(timestamp: &DateTime<Utc>) -> String {
     timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -293,8 +329,17 @@ pub(crate) mod timestamp_serde {
         deserializer: D,
     ) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        super::parse_timestamp(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 timestamp: {text:?}")))
+        let timestamp = super::parse_timestamp(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("not an RFC 3339 timestamp: {text:?}"))
+        })?;
+        if !super::is_storable(&timestamp) {
+            return Err(serde::de::Error::custom(format!(
+                "{text:?} is outside the storable range {} to {}",
+                super::EARLIEST_TIMESTAMP,
+                super::LATEST_TIMESTAMP
+            )));
+        }
+        Ok(timestamp)
     }
 }
 

@@ -1,16 +1,16 @@
 //! The language rule on real English text: the VADER paper's four ground-truth sets (tweets,
 //! movie reviews, Amazon reviews, NYT editorials) must almost all be scored as English, and a
-//! foreign text must never be. Reads `../shared/data`; skips with a message when it is absent.
-
-use std::path::PathBuf;
+//! foreign text must never be. Reads `../shared/data`; when it is absent, skips outside CI and
+//! fails under CI (`tidewatch_test_support::shared_data`).
 
 use tidewatch_score::LanguageDetector;
 
 fn ground_truth(name: &str) -> Option<Vec<String>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/vader/ground_truth")
-        .join(name);
-    let raw = std::fs::read(&path).ok()?;
+    let path = tidewatch_test_support::shared_data(
+        "english_ground_truth_sets_are_scored",
+        &format!("vader/ground_truth/{name}"),
+    )?;
+    let raw = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     let raw = String::from_utf8_lossy(&raw);
     Some(
         raw.lines()
@@ -31,7 +31,6 @@ fn english_ground_truth_sets_are_scored() {
     let mut detector = LanguageDetector::new();
     for (name, minimum) in sets {
         let Some(texts) = ground_truth(name) else {
-            eprintln!("skipping: ../shared/data/vader/ground_truth/{name} is not there");
             return;
         };
         let mut unscored = Vec::new();

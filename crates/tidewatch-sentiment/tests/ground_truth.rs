@@ -1,14 +1,10 @@
 //! The VADER paper's table, reproduced: Pearson r between compound and the human mean rating
 //! on the four ground-truth sets in `shared/data/vader/ground_truth/` must equal
 //! vaderSentiment 3.3.2's values to three decimals (tweets 0.872, movie snippets 0.427,
-//! Amazon snippets 0.590, NYT snippets 0.503). Skips with a message when the data is absent.
+//! Amazon snippets 0.590, NYT snippets 0.503). When the data is absent, skips outside CI and
+//! fails under CI (`tidewatch_test_support::shared_data`).
 
 use tidewatch_sentiment::SentimentEngine;
-
-const DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/vader/ground_truth"
-);
 
 fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
     let n = xs.len() as f64;
@@ -32,11 +28,14 @@ fn pearson_r_matches_vader_3_3_2() {
     ];
     let mut engine = SentimentEngine::new();
     for (name, rows, want) in sets {
-        let path = format!("{DIR}/{name}_GroundTruth.txt");
-        let Ok(raw) = std::fs::read_to_string(&path) else {
-            println!("SKIPPED: {path} not found (the shared data folder is not beside the repo)");
+        let Some(path) = tidewatch_test_support::shared_data(
+            "pearson_r_matches_vader_3_3_2",
+            &format!("vader/ground_truth/{name}_GroundTruth.txt"),
+        ) else {
             return;
         };
+        let raw = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         let (mut compound, mut human) = (Vec::new(), Vec::new());
         // Tab-separated id, mean rating, text; CRLF line ends, no final newline.
         for line in raw

@@ -1,25 +1,27 @@
 //! All of `shared/data/vader/reference.jsonl` (vaderSentiment 3.3.2 on CPython 3.13, 24,065
 //! texts): every text must give identical `neg`, `neu`, `pos` and `compound`, bit for bit
 //! (so −0.0 is distinguished from 0.0). The unrounded compound must equal
-//! `reference_meta.jsonl`'s `compound_raw` bit for bit too. Skips with a message when the
-//! files are absent.
+//! `reference_meta.jsonl`'s `compound_raw` bit for bit too. When the files are absent, skips
+//! outside CI and fails under CI (`tidewatch_test_support::shared_data`).
 
 use tidewatch_sentiment::SentimentEngine;
+use tidewatch_test_support::shared_data;
 
-const REFERENCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/vader/reference.jsonl"
-);
+const REFERENCE: &str = "vader/reference.jsonl";
 /// Line-aligned with the reference: source, id, human rating and the unrounded compound.
-const META: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/vader/reference_meta.jsonl"
-);
+const META: &str = "vader/reference_meta.jsonl";
+
+fn read(test: &str, relative: &str) -> Option<String> {
+    let path = shared_data(test, relative)?;
+    Some(
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display())),
+    )
+}
 
 #[test]
 fn every_reference_text_matches_exactly() {
-    let Ok(raw) = std::fs::read_to_string(REFERENCE) else {
-        println!("SKIPPED: {REFERENCE} not found (the shared data folder is not beside the repo)");
+    let Some(raw) = read("every_reference_text_matches_exactly", REFERENCE) else {
         return;
     };
     let mut engine = SentimentEngine::new();
@@ -62,11 +64,8 @@ fn every_reference_text_matches_exactly() {
 
 #[test]
 fn every_unrounded_compound_matches_exactly() {
-    let (Ok(raw), Ok(meta)) = (
-        std::fs::read_to_string(REFERENCE),
-        std::fs::read_to_string(META),
-    ) else {
-        println!("SKIPPED: {REFERENCE} or {META} not found");
+    let test = "every_unrounded_compound_matches_exactly";
+    let (Some(raw), Some(meta)) = (read(test, REFERENCE), read(test, META)) else {
         return;
     };
     let mut engine = SentimentEngine::new();

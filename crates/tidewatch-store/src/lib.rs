@@ -28,6 +28,7 @@ mod filters;
 mod maintenance;
 mod migrate;
 mod post_search;
+mod probe;
 mod queries;
 mod query_catalog;
 mod rollup;

@@ -76,15 +76,13 @@ fn every_dashboard_query_runs_on_current_clickhouse() {
     let runner = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/chdb_runner.py");
     let output = Command::new(&python).arg(&runner).arg(&steps_file).output();
     let _ = std::fs::remove_file(&steps_file);
-    let running_in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
     let output = match output {
         Ok(output) if output.status.code() != Some(3) => output,
         other => {
-            assert!(
-                !running_in_ci,
-                "python3 with chdb is needed when CI=true: {other:?}"
+            tidewatch_test_support::skip_or_fail(
+                "grafana_dashboard",
+                &format!("python3 or its chdb module is missing: {other:?}"),
             );
-            eprintln!("SKIPPED grafana_dashboard: python3 or its chdb module is missing");
             return;
         }
     };

@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod metric_catalog;
 mod telemetry;
 
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ enum Command {
     Sentiment(commands::sentiment::SentimentArgs),
 }
 
+/// How long leftover blocking tasks may hold the process once a command returned.
+const RUNTIME_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn main() -> std::process::ExitCode {
     telemetry::init_logging();
     let cli = Cli::parse();
@@ -65,7 +69,11 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("cannot start the tokio runtime");
-    match runtime.block_on(dispatch(cli)) {
+    let outcome = runtime.block_on(dispatch(cli));
+    // Why a timeout: dropping a runtime waits for its blocking tasks, and one may be waiting on
+    // a broker that does not answer; the work that matters has finished or failed by now.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");

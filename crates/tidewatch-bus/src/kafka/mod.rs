@@ -7,10 +7,12 @@
 //! reached with these settings, and fails with a message naming the setting when they cannot.
 
 mod consumer;
+mod probe;
 mod producer;
 mod security;
 
 pub use consumer::KafkaConsumer;
+pub use probe::BrokerProbe;
 pub use producer::KafkaProducer;
 pub use security::{
     check_properties, describe_connection_failure, ClientRole, SaslMechanism, Secret,

@@ -24,20 +24,12 @@ pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"))
 }
 
-/// A shared payload sample under `shared/data/fixtures/`, or `None` (with a skip message)
-/// when the shared data is not next to the project.
+/// A shared payload sample under `shared/data/fixtures/`, or `None` when the shared data is
+/// not next to the project (a skip outside CI, a failure under CI: `skip_or_fail`).
 pub(crate) fn shared(relative: &str) -> Option<Vec<u8>> {
-    let path = format!(
-        "{}/{relative}",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/fixtures")
-    );
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(_) => {
-            eprintln!("skipping: shared fixture {path} is not present");
-            None
-        }
-    }
+    let path =
+        tidewatch_test_support::shared_data("shared_fixtures", &format!("fixtures/{relative}"))?;
+    Some(std::fs::read(&path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display())))
 }
 
 /// A fixed "now" for deletes and fallbacks.

@@ -52,6 +52,57 @@ fn rejects_bad_timestamps_with_the_value() {
 }
 
 #[test]
+fn refuses_timestamps_clickhouse_cannot_store() {
+    for outside in [
+        "0000-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2106-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "1970-01-01T00:30:00+01:00",
+    ] {
+        let line = GOOD.replace("2015-02-23T18:15:31Z", outside);
+        let error = Post::from_json_bytes(line.as_bytes()).unwrap_err();
+        assert_eq!(
+            error,
+            PostError::TimestampOutOfRange {
+                field: "created_at",
+                value: outside.into()
+            },
+            "{outside}"
+        );
+        assert_eq!(error.kind(), "timestamp_out_of_range");
+        assert!(error.to_string().contains(LATEST_TIMESTAMP), "{error}");
+    }
+    for inside in [
+        EARLIEST_TIMESTAMP,
+        LATEST_TIMESTAMP,
+        "2105-12-31T23:59:59.999Z",
+    ] {
+        let line = GOOD.replace("2015-02-23T18:15:31Z", inside);
+        assert!(Post::from_json_bytes(line.as_bytes()).is_ok(), "{inside}");
+    }
+}
+
+#[test]
+fn a_scored_post_out_of_range_is_refused_too() {
+    let post = Post::from_json_bytes(GOOD.as_bytes()).unwrap();
+    let json = serde_json::to_string(&post)
+        .unwrap()
+        .replace("2015-02-23T18:15:31Z", "1969-07-20T20:17:40Z");
+    let error = serde_json::from_str::<Post>(&json).unwrap_err();
+    assert!(error.to_string().contains("storable range"), "{error}");
+}
+
+#[test]
+fn refuses_a_json_array_where_a_post_object_is_required() {
+    // Every field of the post, by position: serde's derive would read it as a post.
+    let array = r#" [1,"mastodon","mastodon.social/1","post","2015-02-23T18:15:31Z",null,"hi",null,null,null,null,null]"#;
+    let error = Post::from_json_bytes(array.as_bytes()).unwrap_err();
+    assert_eq!(error.kind(), "invalid_json");
+    assert!(error.to_string().contains("found an array"), "{error}");
+}
+
+#[test]
 fn rejects_invalid_utf8_with_the_position() {
     let mut bytes = GOOD.as_bytes().to_vec();
     bytes[10] = 0xff;

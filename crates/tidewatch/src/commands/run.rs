@@ -44,6 +44,13 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
             config.clickhouse.url
         )
     })?;
+    telemetry::probe_dependencies(
+        &health,
+        "run",
+        config.kafka.as_ref(),
+        Some(&post_store),
+        &cancel,
+    )?;
     let wiring = pipeline::wire(config).await?;
     let bus_name = Wiring::bus_name(config);
     let producer = wiring.producer.clone();

@@ -3,8 +3,10 @@
 //!
 //! Every stage starts the same way ([`StageStart`]): its topics exist, Ctrl-C / SIGTERM stop its
 //! reading (it then delivers every batch it read, commits and leaves; a dependency still failing
-//! [`SHUTDOWN_GRACE`] later is given up, uncommitted), `/metrics` and `/healthz` are served, and
-//! `/healthz` turns 503 when the stage stopped or failed or its dependency keeps failing.
+//! [`SHUTDOWN_GRACE`] later is given up, uncommitted), `/metrics`, `/healthz` and `/readyz` are
+//! served, `/healthz` turns 503 when the stage stopped or failed or its dependency keeps failing,
+//! and `/readyz` while the broker (or ClickHouse, for the stages that write to it) does not accept
+//! work.
 
 use std::time::Duration;
 
@@ -134,6 +136,21 @@ impl<'a> StageStart<'a> {
         })
     }
 
+    /// `/readyz` follows the broker and, when given, ClickHouse (`telemetry::probe_dependencies`).
+    fn probe_dependencies(
+        &self,
+        stage: &str,
+        clickhouse: Option<&PostStore>,
+    ) -> anyhow::Result<()> {
+        telemetry::probe_dependencies(
+            &self.health,
+            stage,
+            Some(self.kafka),
+            clickhouse,
+            &self.cancel,
+        )
+    }
+
     fn consumer(&self, stage: &str, topic: &str) -> anyhow::Result<BusConsumer> {
         Ok(BusConsumer::Kafka(KafkaConsumer::new(
             self.kafka,
@@ -181,6 +198,7 @@ async fn migrated_store(config: &Config) -> anyhow::Result<PostStore> {
 
 pub(crate) async fn score(config: &Config) -> anyhow::Result<()> {
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("score", None)?;
     let transform = ScoreTransform::new(config.watch_matcher()?, start.topics.clone())
         .with_parent_memory(config.pipeline.parent_memory);
     let settings = stage_settings(config, "score", None);
@@ -212,6 +230,7 @@ pub(crate) fn detect_settings(
 
 pub(crate) async fn detect(config: &Config) -> anyhow::Result<()> {
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("detect", None)?;
     let settings = detect_settings(config, None);
     let stage_settings = settings.stage.clone();
     let stage = run_detect_stage(
@@ -235,6 +254,7 @@ pub(crate) async fn notify(config: &Config) -> anyhow::Result<()> {
     let service = alert_service(config)?;
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("notify", Some(&post_store))?;
     let inputs = NotifyInputs {
         alerts: start.consumer("notify", &start.topics.alerts)?,
         actions: start.consumer("notify-actions", &start.topics.alert_actions)?,
@@ -260,6 +280,7 @@ pub(crate) async fn serve(config: &Config) -> anyhow::Result<()> {
     }
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, false).await?;
+    start.probe_dependencies("serve", Some(&post_store))?;
     start.health.set("serve", "running");
     let address = super::pipeline::serve_api(
         config,
@@ -292,6 +313,7 @@ pub(crate) async fn collect(config: &Config) -> anyhow::Result<()> {
     }
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("collect", Some(&post_store))?;
     let producer = start.producer()?;
     let collector_health = tidewatch_collect::HealthReporter::new();
     let tasks = super::collect::start_sources(
@@ -322,6 +344,7 @@ pub(crate) async fn collect(config: &Config) -> anyhow::Result<()> {
 pub(crate) async fn store(config: &Config) -> anyhow::Result<()> {
     let post_store = migrated_store(config).await?;
     let start = StageStart::new(config, true).await?;
+    start.probe_dependencies("store", Some(&post_store))?;
     let settings = stage_settings(config, "store", None);
     let stage = run_store_stage(
         start.consumer("store", &start.topics.posts_scored)?,
