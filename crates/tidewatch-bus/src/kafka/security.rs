@@ -299,7 +299,9 @@ pub fn check_properties(
 /// A `[kafka.client]`-style table: property names to values. TOML dotted keys
 /// (`client.id = "x"`) arrive as nested tables and are joined back with dots; numbers and
 /// booleans become their text.
-pub fn deserialize_properties<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+pub(super) fn deserialize_properties<'de, D>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error>
 where
     D: Deserializer<'de>,
 {
@@ -381,7 +383,7 @@ pub fn describe_connection_failure(config: &KafkaConfig, reason: &str) -> String
 }
 
 /// True when librdkafka's reason means a setting is wrong, so waiting longer cannot help.
-pub fn is_misconfiguration(reason: &str) -> bool {
+pub(super) fn is_misconfiguration(reason: &str) -> bool {
     let lowered = reason.to_ascii_lowercase();
     [
         "certificate",
