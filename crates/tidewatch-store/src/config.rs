@@ -41,6 +41,9 @@ pub struct StoreConfig {
     /// A 5-minute bucket is rolled up only once it ended this many seconds ago (the filling
     /// present is read raw instead of being recomputed on every batch).
     pub rollup_settle_seconds: u32,
+    /// Cluster mode: the name of a cluster in the servers' `remote_servers` (with `{shard}` and
+    /// `{replica}` macros and ZooKeeper). Absent: one server. See `cluster.rs`.
+    pub cluster: Option<String>,
 }
 
 pub const DEFAULT_CLICKHOUSE_URL: &str = "http://127.0.0.1:8123";
@@ -63,6 +66,7 @@ impl Default for StoreConfig {
             retention_days: None,
             rollup_interval_ms: 10_000,
             rollup_settle_seconds: 60,
+            cluster: None,
         }
     }
 }
@@ -82,6 +86,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("retention_days", &self.retention_days)
             .field("rollup_interval_ms", &self.rollup_interval_ms)
             .field("rollup_settle_seconds", &self.rollup_settle_seconds)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -134,6 +139,14 @@ impl StoreConfig {
                 "clickhouse.retention_days must be at least 1 (leave it out to keep everything)"
                     .to_string(),
             ));
+        }
+        if let Some(cluster) = &self.cluster {
+            if !is_plain_identifier(cluster) {
+                return Err(StoreError::InvalidConfig(format!(
+                    "clickhouse.cluster must be a cluster name of ASCII letters, digits or '_', \
+                     not starting with a digit; got {cluster:?}"
+                )));
+            }
         }
         if self.user.is_empty() {
             return Err(StoreError::InvalidConfig(

@@ -22,6 +22,7 @@
 //! `{name:Type}` parameters.
 
 mod alerts;
+mod cluster;
 mod config;
 mod error;
 mod filters;
@@ -45,12 +46,13 @@ mod trends;
 
 pub use alerts::{severity_name, state_name, CollectorHealthRow, CollectorStatus};
 pub use clickhouse::error::Error as ClickHouseError;
+pub use cluster::{cluster_migration_statements, LOCAL_TABLE_SUFFIX};
 pub use config::{StoreConfig, DEFAULT_CLICKHOUSE_URL, DEFAULT_DATABASE, DEFAULT_USER};
 pub use error::{Fault, StoreError};
 pub use filters::{PostFilter, TimeRange, TrendGroupBy, TrendInterval};
 pub use maintenance::{run_maintenance, MaintenanceSettings};
 pub use post_search::{CursorError, PostCursor, PostPage, PostQuery, StoredPost, StoryPostQuery};
-pub use queries::{all_query_sql, migration_sql, StatementSql, NOT_DELETED_CONDITION};
+pub use queries::{all_query_sql, cluster_sql, migration_sql, StatementSql, NOT_DELETED_CONDITION};
 pub use rollup::{RollupCoverage, RollupRefresh};
 pub use schema::{
     latest_schema_version, Migration, ALERT_ACTIONS_TABLE, ALERT_EVENTS_TABLE,

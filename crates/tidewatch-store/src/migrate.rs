@@ -16,6 +16,7 @@ use clickhouse::sql::Identifier;
 use clickhouse::Row;
 use serde::Serialize;
 
+use crate::cluster::cluster_migration_statements;
 use crate::error::StoreError;
 use crate::queries::{CREATE_DATABASE, READ_SCHEMA_MIGRATIONS};
 use crate::schema::{Migration, CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, SCHEMA_MIGRATIONS_TABLE};
@@ -40,8 +41,7 @@ impl PostStore {
         self.config().validate()?;
         self.check_connection().await?;
         self.create_database_if_missing().await?;
-        self.run_idempotent_statement(CREATE_SCHEMA_MIGRATIONS)
-            .await?;
+        self.run_schema_statement(CREATE_SCHEMA_MIGRATIONS).await?;
         let applied_versions = self.applied_migrations().await?;
         let newest_applied = applied_versions.iter().copied().max().unwrap_or(0);
         let newest_known = crate::schema::latest_schema_version();
@@ -80,10 +80,14 @@ impl PostStore {
     }
 
     async fn create_database_if_missing(&self) -> Result<(), StoreError> {
+        let statement = match self.cluster() {
+            Some(cluster) => crate::cluster::on_cluster(CREATE_DATABASE, cluster),
+            None => CREATE_DATABASE.to_string(),
+        };
         for attempt in 1..=CONCURRENT_CREATE_ATTEMPTS {
             let outcome = self
                 .server_client()
-                .query(CREATE_DATABASE)
+                .query(&statement)
                 .bind(Identifier(self.database()))
                 .execute()
                 .await
@@ -94,6 +98,18 @@ impl PostStore {
             tokio::time::sleep(CONCURRENT_CREATE_BACKOFF).await;
         }
         unreachable!("the last attempt always returns")
+    }
+
+    /// A schema statement as written in `schema.rs` on one server; in cluster mode, the
+    /// statements `cluster.rs` makes of it.
+    async fn run_schema_statement(&self, statement: &str) -> Result<(), StoreError> {
+        let Some(cluster) = self.cluster() else {
+            return self.run_idempotent_statement(statement).await;
+        };
+        for clustered in cluster_migration_statements(statement, self.database(), cluster) {
+            self.run_idempotent_statement(&clustered).await?;
+        }
+        Ok(())
     }
 
     async fn run_idempotent_statement(&self, statement: &str) -> Result<(), StoreError> {
@@ -120,7 +136,7 @@ impl PostStore {
             "applying ClickHouse migration"
         );
         for statement in migration.statements {
-            self.run_idempotent_statement(statement).await?;
+            self.run_schema_statement(statement).await?;
         }
         self.record_migration(migration).await
     }

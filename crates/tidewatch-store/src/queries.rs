@@ -16,6 +16,9 @@
 use chrono::{Datelike, Days, NaiveDate};
 use clickhouse::sql::Identifier;
 
+use crate::cluster::{
+    cluster_alter_statement, cluster_migration_statements, on_cluster, LOCAL_TABLE_SUFFIX,
+};
 use crate::error::StoreError;
 use crate::rollup::{DROP_ROLLUP_PARTITION, DROP_ROLLUP_TOTALS_PARTITION};
 use crate::schema::POSTS_TABLE;
@@ -59,6 +62,13 @@ FROM system.parts
 WHERE database = ? AND table = ? AND active
 ORDER BY partition";
 
+/// The same on every shard (one replica each) of the bound cluster, for the local table.
+const LIST_ACTIVE_PARTITIONS_ON_CLUSTER: &str = "
+SELECT DISTINCT partition
+FROM cluster(?, system.parts)
+WHERE database = ? AND table = ? AND active
+ORDER BY partition";
+
 impl PostStore {
     /// How many distinct posts are stored and not deleted.
     pub async fn count_posts(&self) -> Result<u64, StoreError> {
@@ -91,11 +101,20 @@ impl PostStore {
 
     /// The days that have a partition in `posts`, ascending.
     pub async fn post_partition_days(&self) -> Result<Vec<NaiveDate>, StoreError> {
-        let partitions: Vec<String> = self
-            .client()
-            .query(LIST_ACTIVE_PARTITIONS)
-            .bind(self.database())
-            .bind(POSTS_TABLE)
+        let query = match self.cluster() {
+            Some(cluster) => self
+                .client()
+                .query(LIST_ACTIVE_PARTITIONS_ON_CLUSTER)
+                .bind(cluster)
+                .bind(self.database())
+                .bind(format!("{POSTS_TABLE}{LOCAL_TABLE_SUFFIX}")),
+            None => self
+                .client()
+                .query(LIST_ACTIVE_PARTITIONS)
+                .bind(self.database())
+                .bind(POSTS_TABLE),
+        };
+        let partitions: Vec<String> = query
             .fetch_all()
             .await
             .map_err(StoreError::clickhouse("list post partitions"))?;
@@ -129,7 +148,7 @@ impl PostStore {
             }
             for (statement, operation) in RETENTION_DROPS {
                 self.client()
-                    .query(statement)
+                    .query(&self.per_shard_statement(statement))
                     .bind(partition_of_day(day))
                     .execute()
                     .await
@@ -263,6 +282,71 @@ pub fn all_query_sql(database: &str, retention_day: NaiveDate) -> Vec<StatementS
             query.bind(Identifier(database))
         }),
     ]);
+    statements
+}
+
+/// What cluster mode sends in place of the single-server text (see `cluster.rs`), rendered for
+/// `database` in cluster `cluster`: `CREATE DATABASE … ON CLUSTER`, each migration statement's
+/// replicated local and distributed forms, the partition listing over the cluster, the per-shard
+/// `ALTER`s (retention and superseded rollups), `DROP DATABASE … ON CLUSTER`. The cluster
+/// engines cannot run in chdb; the tests check there that each of these parses.
+pub fn cluster_sql(database: &str, cluster: &str, retention_day: NaiveDate) -> Vec<StatementSql> {
+    let mut statements = vec![render(
+        "create database on cluster",
+        false,
+        &on_cluster(CREATE_DATABASE, cluster),
+        |query| query.bind(Identifier(database)),
+    )];
+    let schema = std::iter::once(crate::schema::CREATE_SCHEMA_MIGRATIONS).chain(
+        crate::schema::MIGRATIONS
+            .iter()
+            .flat_map(|migration| migration.statements.iter().copied()),
+    );
+    for (index, statement) in schema.enumerate() {
+        for (part, sql) in cluster_migration_statements(statement, database, cluster)
+            .into_iter()
+            .enumerate()
+        {
+            statements.push(StatementSql {
+                name: format!("cluster schema statement {} part {}", index + 1, part + 1),
+                in_database: true,
+                sql,
+            });
+        }
+    }
+    statements.push(render(
+        "list post partitions on cluster",
+        true,
+        LIST_ACTIVE_PARTITIONS_ON_CLUSTER,
+        |query| {
+            query
+                .bind(cluster)
+                .bind(database)
+                .bind(format!("{POSTS_TABLE}{LOCAL_TABLE_SUFFIX}"))
+        },
+    ));
+    for (statement, operation) in RETENTION_DROPS {
+        statements.push(render(
+            &format!("{operation} on cluster"),
+            true,
+            &cluster_alter_statement(statement, database, cluster),
+            |query| query.bind(partition_of_day(retention_day)),
+        ));
+    }
+    for (statement, operation) in crate::rollup::SUPERSEDED_DELETES {
+        statements.push(render(
+            &format!("{operation} on cluster"),
+            true,
+            &cluster_alter_statement(statement, database, cluster),
+            |query| query.bind([300u32, 600]).bind([7u64, 8]),
+        ));
+    }
+    statements.push(render(
+        "drop database on cluster",
+        false,
+        &on_cluster(DROP_DATABASE, cluster),
+        |query| query.bind(Identifier(database)),
+    ));
     statements
 }
 

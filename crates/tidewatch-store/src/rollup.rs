@@ -169,10 +169,24 @@ pub(crate) const DELETE_SUPERSEDED_GENERATIONS: &str = "
 ALTER TABLE rollup_generations DELETE
 WHERE generation < transform(toUInt32(bucket), ?, ?, toUInt64(0))";
 
+/// The deletes of superseded generations, in order, with the operation their errors name.
+pub(crate) const SUPERSEDED_DELETES: [(&str, &str); 3] = [
+    (DELETE_SUPERSEDED_ROLLUPS, "delete superseded rollups"),
+    (DELETE_SUPERSEDED_TOTALS, "delete superseded rollup totals"),
+    (
+        DELETE_SUPERSEDED_GENERATIONS,
+        "delete superseded generations",
+    ),
+];
+
 /// Retention of the rollup, by the same daily partitions as `posts`.
 pub(crate) const DROP_ROLLUP_PARTITION: &str = "ALTER TABLE trend_rollup DROP PARTITION ?";
 pub(crate) const DROP_ROLLUP_TOTALS_PARTITION: &str =
     "ALTER TABLE trend_rollup_totals DROP PARTITION ?";
+
+/// Cluster mode: how far behind a replica may be and still be read by a rollup computation,
+/// and how much earlier than its real start a computation is recorded (see `compute_rollup_buckets`).
+const CLUSTER_REPLICA_LAG_ALLOWANCE_SECONDS: u32 = 5;
 
 /// Buckets computed by one statement pair: six hours, so a week of backlog is 28 rounds.
 const BUCKETS_PER_COMPUTATION: usize = 72;
@@ -392,12 +406,20 @@ impl PostStore {
         };
         // Why the server clock, read before anything else: a bucket counts as clean only when
         // this start is later than its last mark, which the server stamped too.
-        let started_at: u32 = self
+        let server_now: u32 = self
             .client()
             .query(SERVER_NOW)
             .fetch_one()
             .await
             .map_err(StoreError::clickhouse("read server clock"))?;
+        // In cluster mode a replica may not have a part yet that another acknowledged: the
+        // computation reads only replicas less than the allowance behind, and records itself as
+        // started that much earlier, so a change marked within the allowance keeps the bucket
+        // dirty until a later round.
+        let started_at = match self.cluster() {
+            Some(_) => server_now.saturating_sub(CLUSTER_REPLICA_LAG_ALLOWANCE_SECONDS),
+            None => server_now,
+        };
         let generation = self
             .next_row_version()
             .max(u64::from(started_at) * 1_000_000);
@@ -406,8 +428,7 @@ impl PostStore {
             (ROLLUP_WATCH_POSTS, "compute watch rollup"),
             (ROLLUP_POSTS, "compute posts rollup"),
         ] {
-            self.client()
-                .clone()
+            self.rollup_client()
                 .with_setting("max_execution_time", "600")
                 .query(statement)
                 .bind(generation)
@@ -418,7 +439,7 @@ impl PostStore {
                 .await
                 .map_err(StoreError::clickhouse(operation))?;
         }
-        self.client()
+        self.rollup_client()
             .query(ROLLUP_TOTALS)
             .bind(generation)
             .bind(first)
@@ -434,6 +455,21 @@ impl PostStore {
             .execute()
             .await
             .map_err(StoreError::clickhouse("record rollup generation"))
+    }
+
+    /// The client a rollup computation reads with: in cluster mode it refuses replicas more
+    /// than the allowance behind (no fallback to stale ones: the round fails and is retried).
+    fn rollup_client(&self) -> clickhouse::Client {
+        let client = self.client().clone();
+        if self.cluster().is_none() {
+            return client;
+        }
+        client
+            .with_setting(
+                "max_replica_delay_for_distributed_queries",
+                CLUSTER_REPLICA_LAG_ALLOWANCE_SECONDS.to_string(),
+            )
+            .with_setting("fallback_to_stale_replicas_for_distributed_queries", "0")
     }
 
     /// Marks every bucket that has posts as changed, so the worker computes the whole rollup
@@ -462,16 +498,9 @@ impl PostStore {
         }
         let buckets: Vec<u32> = rows.iter().map(|row| row.bucket).collect();
         let generations: Vec<u64> = rows.iter().map(|row| row.generation).collect();
-        for (statement, operation) in [
-            (DELETE_SUPERSEDED_ROLLUPS, "delete superseded rollups"),
-            (DELETE_SUPERSEDED_TOTALS, "delete superseded rollup totals"),
-            (
-                DELETE_SUPERSEDED_GENERATIONS,
-                "delete superseded generations",
-            ),
-        ] {
+        for (statement, operation) in SUPERSEDED_DELETES {
             self.client()
-                .query(statement)
+                .query(&self.per_shard_statement(statement))
                 .bind(&buckets)
                 .bind(&generations)
                 .execute()

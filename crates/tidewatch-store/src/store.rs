@@ -59,6 +59,11 @@ impl PostStore {
         if let Some(password) = &config.password {
             server_client = server_client.with_password(password.as_str());
         }
+        if config.cluster.is_some() {
+            for (name, value) in crate::cluster::CLUSTER_CLIENT_SETTINGS {
+                server_client = server_client.with_setting(*name, *value);
+            }
+        }
         let database_client = server_client
             .clone()
             .with_database(config.database.as_str());
@@ -76,6 +81,11 @@ impl PostStore {
 
     pub fn database(&self) -> &str {
         &self.config.database
+    }
+
+    /// The cluster name in cluster mode (see `cluster.rs`), `None` on a single server.
+    pub fn cluster(&self) -> Option<&str> {
+        self.config.cluster.as_deref()
     }
 
     /// The client bound to the configured database, for queries this crate does not offer yet.
@@ -121,8 +131,12 @@ impl PostStore {
     /// Drops the whole database with every table in it. Tests use it to clean up.
     pub async fn drop_database(&self) -> Result<(), StoreError> {
         self.config.validate()?;
+        let statement = match self.cluster() {
+            Some(cluster) => crate::cluster::on_cluster(DROP_DATABASE, cluster),
+            None => DROP_DATABASE.to_string(),
+        };
         self.server_client
-            .query(DROP_DATABASE)
+            .query(&statement)
             .bind(Identifier(&self.config.database))
             .execute()
             .await

@@ -22,6 +22,13 @@ impl TestDatabase {
     pub async fn create(label: &str) -> Option<TestDatabase> {
         let url = std::env::var("TIDEWATCH_TEST_CLICKHOUSE_URL")
             .unwrap_or_else(|_| DEFAULT_TEST_URL.to_string());
+        Self::create_on(label, &url, None).await
+    }
+
+    /// [`TestDatabase::create`] on the server at `url`, in cluster mode when `cluster` names one
+    /// (the database is then created and dropped `ON CLUSTER`).
+    pub async fn create_on(label: &str, url: &str, cluster: Option<&str>) -> Option<TestDatabase> {
+        let url = url.to_string();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
@@ -30,6 +37,7 @@ impl TestDatabase {
         let store = PostStore::connect(&StoreConfig {
             url: url.clone(),
             database,
+            cluster: cluster.map(str::to_string),
             ..StoreConfig::default()
         });
         if let Err(error) = store.ping().await {

@@ -17,7 +17,9 @@ use std::process::Command;
 
 use chrono::NaiveDate;
 use serde_json::{json, Value};
-use tidewatch_store::{all_query_sql, latest_schema_version, migration_sql, MIGRATIONS};
+use tidewatch_store::{
+    all_query_sql, cluster_sql, latest_schema_version, migration_sql, MIGRATIONS,
+};
 
 const DATABASE: &str = "tidewatch_chdb";
 /// `tests/chdb_runner.py` exits with this when the chdb module is missing.
@@ -361,4 +363,49 @@ fn every_migration_and_query_runs_on_current_clickhouse() {
         }
         assert_eq!(result("unscored posts"), &rows(&[&["b1"]]), "{phase}");
     }
+}
+
+/// Cluster mode's statements (`ON CLUSTER` DDL, replicated and distributed engines, per-shard
+/// `ALTER`s) cannot run in chdb, which has no cluster: each must at least parse on current
+/// ClickHouse, which `formatQuery` checks, and keep its `ON CLUSTER` once formatted.
+#[test]
+fn every_cluster_statement_parses_on_current_clickhouse() {
+    let day = NaiveDate::from_ymd_opt(2015, 2, 20).unwrap();
+    let statements = cluster_sql(DATABASE, "tidewatch_cluster", day);
+    let steps: Vec<Step> = statements
+        .iter()
+        .map(|statement| {
+            Step::new(
+                statement.name.clone(),
+                false,
+                format!("SELECT formatQuery({})", quoted(&statement.sql)),
+            )
+        })
+        .collect();
+    let Some(report) = run_on_chdb(&steps) else {
+        return;
+    };
+    let results = report["results"].as_array().expect("results");
+    assert_eq!(results.len(), steps.len(), "one result per step");
+    let mut failures = Vec::new();
+    for (statement, result) in statements.iter().zip(results) {
+        let formatted = result["rows"][0][0].as_str().unwrap_or_default();
+        let expects_on_cluster = !statement.sql.trim_start().starts_with("INSERT")
+            && !statement.sql.trim_start().starts_with("SELECT");
+        if result["ok"] != Value::Bool(true) {
+            failures.push(format!(
+                "{}: {}",
+                statement.name,
+                cell_text(&result["error"])
+            ));
+        } else if expects_on_cluster && !formatted.contains("ON CLUSTER tidewatch_cluster") {
+            failures.push(format!("{}: lost ON CLUSTER: {formatted}", statement.name));
+        }
+    }
+    assert!(
+        statements.len() >= 30,
+        "only {} statements",
+        statements.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
