@@ -4,6 +4,9 @@ import { showAlerts } from './alerts.js';
 import { showStory } from './story.js';
 import { showTrends } from './trends.js';
 import { showHealth } from './health.js';
+import { allZones, browserZone, setZoneChoice, zoneChoice, zoneLabel } from './time.js';
+
+export { when } from './time.js';
 
 const TOKEN_KEY = 'tidewatch.token';
 export const session = { token: null, name: null, role: null };
@@ -30,6 +33,34 @@ export async function api(path, { method = 'GET', body, raw = false, token = ses
     throw new ApiError(response.status, message);
   }
   return raw ? response.text() : response.json();
+}
+
+/**
+ * `url` when it is an absolute http(s) URL, else null: what may become a link's href. The API
+ * already drops other URLs; this is the second line, so a `javascript:` or `data:` URL from a
+ * hostile feed can never become a link even if one slipped through.
+ */
+export function webUrl(url) {
+  if (typeof url !== 'string' || /[\s\u0000-\u001f]/.test(url)) return null;
+  let parsed;
+  try { parsed = new URL(url); } catch { return null; }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
+  if (!parsed.hostname || !/^https?:\/\//i.test(url)) return null;
+  return parsed.href;
+}
+
+/**
+ * The alert stream's URL with a fresh ticket (POST /api/v1/stream-ticket): the token itself
+ * never goes into a URL, where proxies and logs would keep it.
+ */
+export async function streamUrl() {
+  const { ticket } = await api('/api/v1/stream-ticket', { method: 'POST' });
+  return `/api/v1/alerts/stream?ticket=${encodeURIComponent(ticket)}`;
+}
+
+/** A table that may scroll sideways, reachable and scrollable with the keyboard. */
+export function scrollTable(label, table) {
+  return el('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': label }, table);
 }
 
 /** Whether the signed-in role may act on alerts. */
@@ -72,15 +103,42 @@ export function age(iso, now = Date.now()) {
   return `${Math.floor(seconds / 86400)} d`;
 }
 
-export function when(iso) {
-  if (!iso) return '–';
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
-}
-
 export function number(value, digits = 0) {
   if (value === null || value === undefined || Number.isNaN(value)) return '–';
   return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/**
+ * The numbers of a chart as a table, collapsed under the chart: the chart's text alternative.
+ * `columns` = [[key, heading, numeric]], `rows` = objects with those keys (already formatted).
+ */
+export function chartTable(caption, columns, rows, testid) {
+  return el('details', { class: 'chart-data', 'data-testid': testid },
+    el('summary', {}, `The numbers: ${caption}`),
+    el('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption },
+      el('table', {},
+        el('caption', { class: 'sr-only' }, caption),
+        el('thead', {}, el('tr', {}, columns.map(([, heading, numeric]) => el('th', { scope: 'col', class: numeric ? 'num' : null }, heading)))),
+        el('tbody', {}, rows.map((row) => el('tr', {}, columns.map(([key, , numeric]) => el('td', { class: numeric ? 'num' : null }, row[key]))))))));
+}
+
+/** The zone picker in the header: the browser's zone, UTC, or any named zone; remembered. */
+function setUpZonePicker() {
+  const select = document.getElementById('zone');
+  const label = document.getElementById('zone-label');
+  const choice = zoneChoice();
+  select.replaceChildren(
+    el('option', { value: 'browser', selected: choice === 'browser' }, `Browser zone (${browserZone()})`),
+    el('option', { value: 'UTC', selected: choice === 'UTC' }, 'UTC'),
+    el('optgroup', { label: 'Named zones' },
+      allZones().filter((name) => name !== 'UTC').map((name) => el('option', { value: name, selected: choice === name }, name))));
+  const show = () => { label.textContent = zoneLabel(); };
+  show();
+  select.addEventListener('change', () => {
+    setZoneChoice(select.value);
+    show();
+    route();
+  });
 }
 
 function showSignIn(message = '') {
@@ -108,6 +166,8 @@ async function signIn(token) {
   document.getElementById('who').hidden = false;
   document.getElementById('whoami').textContent = `${who.name} (${who.role})`;
   document.body.dataset.role = who.role;
+  // Collector health is for admins: the link is shown only to those who may open it.
+  document.querySelector('[data-testid="nav-health"]').closest('li').hidden = who.role !== 'admin';
   route();
 }
 
@@ -147,6 +207,7 @@ window.addEventListener('hashchange', () => {
 });
 
 document.addEventListener('DOMContentLoaded', () => {
+  setUpZonePicker();
   document.getElementById('sign-in-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const input = document.getElementById('token');

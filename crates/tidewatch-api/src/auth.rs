@@ -2,8 +2,9 @@
 //!
 //! Guarantees: a request is authenticated only by a token whose SHA-256 is in the config (the
 //! token itself is never stored or logged); no token or an unknown one is 401, a known token
-//! whose role is below the route's is 403. Only the SSE stream also accepts `?token=` (browsers'
-//! `EventSource` cannot send headers); every other route ignores it.
+//! whose role is below the route's is 403. A token is never read from the URL (proxies log URLs):
+//! the SSE stream, which browsers open without headers, takes a short-lived ticket instead
+//! (`crate::stream_ticket`).
 
 use axum::http::HeaderMap;
 
@@ -12,7 +13,7 @@ use crate::error::ApiError;
 use crate::state::{ApiState, Principal};
 
 /// The bearer token of the `Authorization` header, if any.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
@@ -29,12 +30,9 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 pub(crate) fn authorize(
     state: &ApiState,
     headers: &HeaderMap,
-    query_token: Option<&str>,
     needed: Role,
 ) -> Result<Principal, ApiError> {
-    let token = bearer_token(headers)
-        .or(query_token)
-        .ok_or(ApiError::Unauthorized)?;
+    let token = bearer_token(headers).ok_or(ApiError::Unauthorized)?;
     let principal = state
         .principals
         .get(&sha256_hex(token))

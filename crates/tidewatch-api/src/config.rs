@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:9898";
 pub const DEFAULT_MAX_RANGE_DAYS: u32 = 90;
 pub const DEFAULT_MAX_PAGE_SIZE: u32 = 1_000;
+pub const DEFAULT_MAX_STREAMS: u32 = 1_000;
+pub const DEFAULT_MAX_STREAMS_PER_TOKEN: u32 = 20;
 
 /// What a token may do. Ordered: each role may do everything the roles before it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -77,6 +79,10 @@ pub struct ApiConfig {
     pub max_range_days: u32,
     /// Largest `limit` a page may ask for.
     pub max_page_size: u32,
+    /// Most alert streams (SSE) open at once in this process; more are answered 429.
+    pub max_streams: u32,
+    /// Most alert streams one token may hold open at once; more are answered 429.
+    pub max_streams_per_token: u32,
 }
 
 impl Default for ApiConfig {
@@ -86,6 +92,8 @@ impl Default for ApiConfig {
             tokens: Vec::new(),
             max_range_days: DEFAULT_MAX_RANGE_DAYS,
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
+            max_streams: DEFAULT_MAX_STREAMS,
+            max_streams_per_token: DEFAULT_MAX_STREAMS_PER_TOKEN,
         }
     }
 }
@@ -96,10 +104,14 @@ pub struct ApiConfigError(pub String);
 
 impl ApiConfig {
     pub fn validate(&self) -> Result<(), ApiConfigError> {
-        if self.max_range_days == 0 || self.max_page_size == 0 {
-            return Err(ApiConfigError(
-                "api.max_range_days and api.max_page_size must be at least 1".into(),
-            ));
+        let bounds = [
+            ("api.max_range_days", self.max_range_days),
+            ("api.max_page_size", self.max_page_size),
+            ("api.max_streams", self.max_streams),
+            ("api.max_streams_per_token", self.max_streams_per_token),
+        ];
+        if let Some((key, _)) = bounds.iter().find(|(_, value)| *value == 0) {
+            return Err(ApiConfigError(format!("{key} must be at least 1")));
         }
         let mut names = std::collections::BTreeSet::new();
         for token in &self.tokens {

@@ -3,9 +3,15 @@
 //! Guarantees: [`ROUTES`] lists every route the router serves, each with its method,
 //! parameters, the role it needs and its answers (tests check that every documented route is
 //! served with the documented auth, and that every route the integration tests call is
-//! documented); the document is built from that table.
+//! documented); the document is built from that table. Parameters and bodies are declared as
+//! strictly as the server checks them: enums for every closed set, `date-time` for times,
+//! ranges for numbers (the page size from the running config), lengths for strings, and
+//! `additionalProperties: false` on bodies and on the error object.
 
 use serde_json::{json, Map, Value};
+
+use crate::params::{LABELS, MAX_FILTER_VALUES, MAX_VALUE_BYTES, SEVERITIES, STORY_STATES};
+use crate::routes::alerts::{MAX_NOTE_BYTES, MAX_SNOOZE_MINUTES};
 
 /// One documented route.
 pub(crate) struct RouteDoc {
@@ -29,7 +35,8 @@ pub(crate) const ROUTES: &[RouteDoc] = &[
     RouteDoc { method: "get", path: "/api/v1/stories", summary: "Stories (from alert events), most recently active first", role: Some("viewer"), query: &["watch", "state", "severity", RANGE[0], RANGE[1], "limit"], csv: false },
     RouteDoc { method: "get", path: "/api/v1/stories/{story_id}", summary: "A story with timeline, first post, top posts and authors, sources, languages and events", role: Some("viewer"), query: &[], csv: false },
     RouteDoc { method: "get", path: "/api/v1/alerts", summary: "Alerts with their handling status (open unless a later action or a resolved event changed it)", role: Some("viewer"), query: &["status", "watch", "severity", RANGE[0], RANGE[1], "limit"], csv: false },
-    RouteDoc { method: "get", path: "/api/v1/alerts/stream", summary: "Server-sent events named `alert` (data: the alert object, id: a version) after any change; a Last-Event-ID header resumes from that version (up to an hour back); `: keepalive` every 15 s; also accepts ?token=", role: Some("viewer"), query: &["token"], csv: false },
+    RouteDoc { method: "get", path: "/api/v1/alerts/stream", summary: "Server-sent events named `alert` (data: the alert object, id: a version) after any change; a Last-Event-ID header resumes from that version (up to an hour back); `: keepalive` every 15 s; a bearer header or ?ticket= from POST /api/v1/stream-ticket; 429 beyond api.max_streams_per_token or api.max_streams open streams", role: Some("viewer"), query: &["ticket"], csv: false },
+    RouteDoc { method: "post", path: "/api/v1/stream-ticket", summary: "A ticket that opens the alert stream (?ticket=) for 60 s, so that browsers never put the token in a URL", role: Some("viewer"), query: &[], csv: false },
     RouteDoc { method: "get", path: "/api/v1/alerts/{story_id}", summary: "One alert with its events and actions", role: Some("viewer"), query: &[], csv: false },
     RouteDoc { method: "post", path: "/api/v1/alerts/{story_id}/ack", summary: "Acknowledge; body optional {\"note\":\"…\"}", role: Some("responder"), query: &[], csv: false },
     RouteDoc { method: "post", path: "/api/v1/alerts/{story_id}/resolve", summary: "Resolve; body optional {\"note\":\"…\"}", role: Some("responder"), query: &[], csv: false },
@@ -54,20 +61,70 @@ fn parameter_description(name: &str) -> &'static str {
         "q" => "case-insensitive substring of the post text",
         "limit" => "page size, default 50, at most max_page_size (1000)",
         "cursor" => "next_cursor of the previous page",
-        "token" => "the bearer token, for EventSource which cannot send headers",
+        "ticket" => {
+            "a ticket from POST /api/v1/stream-ticket, for EventSource which cannot send headers"
+        }
         _ => "",
     }
 }
 
-fn operation(route: &RouteDoc) -> Value {
+/// A list filter: repeated (or comma-separated) values, each bounded like the server bounds it.
+fn list_schema(item: Value) -> Value {
+    json!({"type": "array", "maxItems": MAX_FILTER_VALUES, "items": item})
+}
+
+fn parameter_schema(name: &str, max_page_size: u32) -> Value {
+    let text = json!({"type": "string", "minLength": 1, "maxLength": MAX_VALUE_BYTES});
+    match name {
+        "from" | "to" => json!({"type": "string", "format": "date-time"}),
+        "interval" => json!({"type": "string", "enum": ["1m", "5m", "15m", "1h", "1d"]}),
+        "group_by" => json!({"type": "string", "enum": ["watch", "source", "language", "label"]}),
+        "format" => json!({"type": "string", "enum": ["json", "csv"]}),
+        "limit" => json!({"type": "integer", "minimum": 1, "maximum": max_page_size}),
+        "label" => list_schema(json!({"type": "string", "enum": LABELS})),
+        "severity" => list_schema(json!({"type": "string", "enum": SEVERITIES})),
+        "state" => list_schema(json!({"type": "string", "enum": STORY_STATES})),
+        "status" => list_schema(
+            json!({"type": "string", "enum": ["open", "acknowledged", "snoozed", "resolved"]}),
+        ),
+        "watch" | "source" | "language" => list_schema(text),
+        _ => text,
+    }
+}
+
+fn request_body(path: &str) -> Value {
+    let note = json!({"type": "string", "maxLength": MAX_NOTE_BYTES, "description": "at most 2,000 bytes of UTF-8"});
+    let minutes = json!({"type": "integer", "minimum": 1, "maximum": MAX_SNOOZE_MINUTES});
+    let (schema, required) = if path.ends_with("/snooze") {
+        (
+            json!({"type": "object", "additionalProperties": false, "required": ["minutes"], "properties": {"note": note, "minutes": minutes}}),
+            true,
+        )
+    } else {
+        (
+            json!({"type": "object", "additionalProperties": false, "properties": {"note": note}}),
+            false,
+        )
+    };
+    json!({"required": required, "content": {"application/json": {"schema": schema}}})
+}
+
+fn operation(route: &RouteDoc, max_page_size: u32) -> Value {
     let mut parameters: Vec<Value> = route
         .query
         .iter()
-        .map(|name| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": parameter_description(name)}))
+        .map(|name| {
+            let mut parameter = json!({"name": name, "in": "query", "required": false, "schema": parameter_schema(name, max_page_size), "description": parameter_description(name)});
+            if parameter["schema"]["type"] == "array" {
+                parameter["style"] = json!("form");
+                parameter["explode"] = json!(true);
+            }
+            parameter
+        })
         .collect();
     for segment in ["story_id", "path"] {
         if route.path.contains(&format!("{{{segment}}}")) {
-            parameters.push(json!({"name": segment, "in": "path", "required": true, "schema": {"type": "string"}}));
+            parameters.push(json!({"name": segment, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}));
         }
     }
     let mut content = Map::new();
@@ -106,6 +163,16 @@ fn operation(route: &RouteDoc) -> Value {
     if route.path.contains("{story_id}") || route.path.contains("{path}") {
         responses.insert("404".into(), error.clone());
     }
+    if route.path.ends_with("/stream") {
+        let mut answer = error.clone();
+        answer["description"] = json!("too many open streams for this token or this server");
+        responses.insert("429".into(), answer);
+    }
+    if route.method == "post" {
+        let mut answer = error.clone();
+        answer["description"] = json!("body larger than 64 KiB");
+        responses.insert("413".into(), answer);
+    }
     let mut operation = json!({
         "summary": route.summary,
         "parameters": parameters,
@@ -118,20 +185,25 @@ fn operation(route: &RouteDoc) -> Value {
         }
         None => operation["security"] = json!([]),
     }
-    if route.method == "post" {
-        operation["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"note": {"type": "string"}, "minutes": {"type": "integer", "minimum": 1, "maximum": 10080}}}}}});
+    if route.method == "post" && route.path.contains("{story_id}") {
+        operation["requestBody"] = request_body(route.path);
     }
     operation
 }
 
-/// The whole document.
+/// The whole document, with the default page size.
 pub fn document() -> Value {
+    document_for(crate::config::DEFAULT_MAX_PAGE_SIZE)
+}
+
+/// The whole document, for a server whose `api.max_page_size` is `max_page_size`.
+pub fn document_for(max_page_size: u32) -> Value {
     let mut paths = Map::new();
     for route in ROUTES {
         let entry = paths
             .entry(route.path.to_string())
             .or_insert_with(|| json!({}));
-        entry[route.method] = operation(route);
+        entry[route.method] = operation(route, max_page_size);
     }
     json!({
         "openapi": "3.0.3",
@@ -139,7 +211,7 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}
+            "schemas": {"Error": {"type": "object", "additionalProperties": false, "required": ["error"], "properties": {"error": {"type": "string"}}}}
         }
     })
 }

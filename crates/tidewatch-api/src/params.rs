@@ -16,6 +16,12 @@ pub(crate) const DEFAULT_RANGE_HOURS: i64 = 24;
 pub(crate) const DEFAULT_LIMIT: u32 = 50;
 pub(crate) const MAX_FILTER_VALUES: usize = 100;
 pub(crate) const MAX_VALUE_BYTES: usize = 4_096;
+/// The values `label` may take.
+pub(crate) const LABELS: &[&str] = &["negative", "neutral", "positive"];
+/// The values `severity` may take.
+pub(crate) const SEVERITIES: &[&str] = &["info", "warning", "critical"];
+/// The values a story's `state` may take.
+pub(crate) const STORY_STATES: &[&str] = &["firing", "updated", "resolved"];
 
 /// The decoded pairs of a query string, in order.
 #[derive(Debug, Clone, Default)]
@@ -86,6 +92,21 @@ impl Params {
         Ok(values)
     }
 
+    /// Every value of `name` (as [`Params::list`]), each of which must be one of `allowed`.
+    pub(crate) fn enum_list(&self, name: &str, allowed: &[&str]) -> Result<Vec<String>, ApiError> {
+        let values = self.list(name)?;
+        if let Some(bad) = values
+            .iter()
+            .find(|value| !allowed.contains(&value.as_str()))
+        {
+            return Err(ApiError::BadRequest(format!(
+                "{name} must be one of {}, got {bad:?}",
+                allowed.join(", ")
+            )));
+        }
+        Ok(values)
+    }
+
     pub(crate) fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         let Some(text) = self.single(name)? else {
             return Ok(None);
@@ -142,7 +163,7 @@ impl Params {
             watches: self.list("watch")?,
             sources: self.list("source")?,
             languages: self.list("language")?,
-            labels: self.list("label")?,
+            labels: self.enum_list("label", LABELS)?,
         })
     }
 }
@@ -199,13 +220,15 @@ mod tests {
             "limit=1001",
             "limit=-5",
             "format=xml",
+            "label=angry",
         ];
         for case in cases {
             let params = Params::parse(Some(case));
             let outcome = params
                 .range(now(), 90)
                 .and_then(|_| params.limit(1000))
-                .and_then(|_| params.format());
+                .and_then(|_| params.format())
+                .and_then(|_| params.post_filter());
             assert!(matches!(outcome, Err(ApiError::BadRequest(_))), "{case}");
         }
         let offset = Params::parse(Some("to=2015-02-23T20:00:00%2B02:00"));

@@ -14,7 +14,7 @@ use tidewatch_store::{PostCursor, PostQuery, PostStore, StoryQuery};
 
 use crate::config::{DEFAULT_MAX_PAGE_SIZE, DEFAULT_MAX_RANGE_DAYS};
 use crate::error::ApiError;
-use crate::params::Params;
+use crate::params::{Params, SEVERITIES, STORY_STATES};
 use crate::query_output;
 use crate::routes::alerts::{alert_list, parse_statuses};
 use crate::routes::analytics::trend_query;
@@ -61,8 +61,8 @@ pub enum QueryCommand {
     Trends {
         #[command(flatten)]
         filters: FilterArgs,
-        /// 1m, 5m, 15m, 1h or 1d.
-        #[arg(long, default_value = "1h")]
+        /// 1m, 5m, 15m, 1h or 1d; the API's default (5m).
+        #[arg(long, default_value = "5m")]
         interval: String,
         /// watch, source, language or label.
         #[arg(long, default_value = "watch")]
@@ -175,7 +175,8 @@ pub async fn run_query(
                 limit: params.limit(DEFAULT_MAX_PAGE_SIZE)?,
                 cursor,
             };
-            let page = store.search_posts(&request).await.map_err(ApiError::from)?;
+            let mut page = store.search_posts(&request).await.map_err(ApiError::from)?;
+            crate::safe_url::strip_unsafe_urls(&mut page.posts);
             query_output::write_posts(&mut out, args.format, &page)?;
         }
         QueryCommand::Stories {
@@ -192,8 +193,8 @@ pub async fn run_query(
             let request = StoryQuery {
                 story_ids: Vec::new(),
                 watches: params.list("watch")?,
-                states: params.list("state")?,
-                severities: params.list("severity")?,
+                states: params.enum_list("state", STORY_STATES)?,
+                severities: params.enum_list("severity", SEVERITIES)?,
                 range: params.range(now, DEFAULT_MAX_RANGE_DAYS)?,
                 limit: params.limit(DEFAULT_MAX_PAGE_SIZE)?,
             };
@@ -216,7 +217,7 @@ pub async fn run_query(
                 store,
                 &parse_statuses(&params.list("status")?)?,
                 params.list("watch")?,
-                params.list("severity")?,
+                params.enum_list("severity", SEVERITIES)?,
                 range,
                 params.limit(DEFAULT_MAX_PAGE_SIZE)?,
                 now,

@@ -183,7 +183,12 @@ pub(crate) fn write_stories(
                         format_timestamp(&story.fired_at),
                         format_timestamp(&story.last_event_at),
                         story.posts.to_string(),
-                        story.negative_share.to_string(),
+                        // People read the table; CSV keeps every digit for programs.
+                        if format == QueryFormat::Table {
+                            format!("{:.2}", story.negative_share)
+                        } else {
+                            story.negative_share.to_string()
+                        },
                         story.title.clone(),
                     ]
                 })
@@ -207,6 +212,7 @@ pub(crate) fn write_alerts(
                 "status",
                 "severity",
                 "fired_at",
+                "last_event_at",
                 "posts",
                 "acknowledged_by",
                 "title",
@@ -220,6 +226,7 @@ pub(crate) fn write_alerts(
                         alert.status.as_str().to_string(),
                         tidewatch_store::severity_name(alert.severity).to_string(),
                         format_timestamp(&alert.fired_at),
+                        format_timestamp(&alert.last_event_at),
                         alert.posts.to_string(),
                         alert.acknowledged_by.clone().unwrap_or_default(),
                         alert.title.clone(),

@@ -2,7 +2,8 @@
 //!
 //! Guarantees: [`ApiState`] is cheap to clone (everything behind `Arc`) and holds no per-request
 //! state, so any number of API replicas can serve the same ClickHouse; token hashes are indexed
-//! once at construction.
+//! once at construction. The only process-wide parts are the alert stream's shared poller and
+//! its connection counts (one per process, by design: see `crate::stream_hub`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tidewatch_store::PostStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ApiConfig, Role};
+use crate::stream_hub::{AlertHub, StreamLimits};
 
 /// Why publishing an alert action failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,10 @@ pub struct ApiState {
     pub(crate) principals: Arc<HashMap<String, Principal>>,
     /// Cancelled when the API shuts down: ends open SSE streams so shutdown is not held up.
     pub(crate) shutdown: CancellationToken,
+    /// The process's one alert-change poller, shared by every open stream.
+    pub(crate) stream_hub: Arc<AlertHub>,
+    /// Open streams, in total and per token.
+    pub(crate) stream_limits: Arc<StreamLimits>,
 }
 
 impl ApiState {
@@ -80,8 +86,14 @@ impl ApiState {
                 )
             })
             .collect();
+        let stream_limits = StreamLimits::new(
+            config.max_streams as usize,
+            config.max_streams_per_token as usize,
+        );
         Self {
             config: Arc::new(config),
+            stream_hub: AlertHub::new(Arc::new(store.clone())),
+            stream_limits,
             store,
             sink,
             principals: Arc::new(principals),

@@ -59,6 +59,7 @@ fn routes() -> Vec<(&'static str, String, Option<&'static str>, &'static str)> {
         ("GET", "/api/v1/stories/s-1".into(), None, ""),
         ("GET", "/api/v1/alerts".into(), None, ""),
         ("GET", "/api/v1/alerts/s-1".into(), None, ""),
+        ("POST", "/api/v1/stream-ticket".into(), None, ""),
         ("POST", "/api/v1/alerts/s-1/ack".into(), Some(VIEWER), ""),
         (
             "POST",
@@ -132,15 +133,24 @@ async fn every_route_answers_401_403_and_200_by_token() {
             "{uri} as admin"
         );
     }
-    // The stream: header or ?token=, never a missing one.
+    // The stream: a header or a ticket, never a missing one, never the token in the URL.
     assert_eq!(
         api.get("/api/v1/alerts/stream", None).await.status,
         StatusCode::UNAUTHORIZED
     );
+    let ticket = api
+        .request("POST", "/api/v1/stream-ticket", Some(VIEWER), "")
+        .await
+        .json();
+    let ticket = ticket["ticket"].as_str().expect("a ticket").to_string();
+    assert!(!ticket.contains(VIEWER));
     let stream = api.app.clone();
     for (uri, token) in [
         ("/api/v1/alerts/stream".to_string(), Some(VIEWER)),
-        (format!("/api/v1/alerts/stream?token={VIEWER}"), None),
+        (
+            format!("/api/v1/alerts/stream?ticket={}", encode(&ticket)),
+            None,
+        ),
     ] {
         let mut request = axum::http::Request::builder().uri(&uri);
         if let Some(token) = token {
@@ -155,13 +165,18 @@ async fn every_route_answers_401_403_and_200_by_token() {
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
         assert_eq!(response.headers()["content-type"], "text/event-stream");
     }
-    // ?token= works for the stream only.
-    assert_eq!(
-        api.get(&format!("/api/v1/whoami?token={VIEWER}"), None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    // A token in the URL is refused everywhere, the stream included; so is a forged ticket.
+    for uri in [
+        format!("/api/v1/alerts/stream?token={VIEWER}"),
+        format!("/api/v1/whoami?token={VIEWER}"),
+        format!("/api/v1/alerts/stream?ticket={}0", encode(&ticket)),
+    ] {
+        assert_eq!(
+            api.get(&uri, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{uri}"
+        );
+    }
     let whoami = api.get("/api/v1/whoami", Some(RESPONDER)).await.json();
     assert_eq!(
         whoami,
@@ -203,7 +218,16 @@ async fn hostile_text_in_every_parameter_is_only_ever_data() {
     ];
     for value in hostile {
         let encoded = encode(value);
-        for parameter in ["watch", "source", "language", "label"] {
+        // `label` is a closed set: anything else is refused, naming the parameter.
+        let refused = api
+            .get(
+                &format!("/api/v1/posts?{RANGE}&label={encoded}"),
+                Some(VIEWER),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "label={value:.20}");
+        assert!(refused.json()["error"].as_str().unwrap().contains("label"));
+        for parameter in ["watch", "source", "language"] {
             let paths: &[&str] = if matches!(parameter, "source" | "language") {
                 &["trends", "share-of-voice", "posts"]
             } else {
@@ -235,12 +259,12 @@ async fn hostile_text_in_every_parameter_is_only_ever_data() {
                 );
             }
         }
-        for (path, parameter) in [
-            ("stories", "watch"),
-            ("stories", "state"),
-            ("stories", "severity"),
-            ("alerts", "watch"),
-            ("alerts", "severity"),
+        for (path, parameter, closed_set) in [
+            ("stories", "watch", false),
+            ("stories", "state", true),
+            ("stories", "severity", true),
+            ("alerts", "watch", false),
+            ("alerts", "severity", true),
         ] {
             let answer = api
                 .get(
@@ -248,6 +272,12 @@ async fn hostile_text_in_every_parameter_is_only_ever_data() {
                     Some(VIEWER),
                 )
                 .await;
+            if closed_set {
+                // A closed set refuses what is not in it, naming the parameter.
+                assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path} {parameter}");
+                assert!(answer.json()["error"].as_str().unwrap().contains(parameter));
+                continue;
+            }
             assert_eq!(
                 answer.status,
                 StatusCode::OK,

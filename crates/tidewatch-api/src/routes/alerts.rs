@@ -23,7 +23,7 @@ use tidewatch_store::{
 use crate::auth::authorize;
 use crate::config::Role;
 use crate::error::ApiError;
-use crate::params::Params;
+use crate::params::{Params, SEVERITIES, STORY_STATES};
 use crate::state::ApiState;
 use crate::story_detail;
 
@@ -39,13 +39,13 @@ pub(crate) async fn list_stories(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let params = Params::parse(raw.as_deref());
     let request = StoryQuery {
         story_ids: Vec::new(),
         watches: params.list("watch")?,
-        states: params.list("state")?,
-        severities: params.list("severity")?,
+        states: params.enum_list("state", STORY_STATES)?,
+        severities: params.enum_list("severity", SEVERITIES)?,
         range: params.range(Utc::now(), state.config.max_range_days)?,
         limit: params.limit(state.config.max_page_size)?,
     };
@@ -58,10 +58,10 @@ pub(crate) async fn story_detail(
     headers: HeaderMap,
     Path(story_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let story = find_story(&state.store, &story_id).await?;
     let now = Utc::now();
-    let posts = state
+    let mut posts = state
         .store
         .story_posts(&StoryPostQuery {
             watch: story.watch.clone(),
@@ -72,6 +72,7 @@ pub(crate) async fn story_detail(
             limit: STORY_POST_LIMIT,
         })
         .await?;
+    crate::safe_url::strip_unsafe_urls(&mut posts);
     let events = state.store.story_events(&story_id).await?;
     Ok(Json(story_detail::build(story, posts, events, now)).into_response())
 }
@@ -131,7 +132,7 @@ pub(crate) async fn list_alerts(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let params = Params::parse(raw.as_deref());
     let now = Utc::now();
     let statuses = parse_statuses(&params.list("status")?)?;
@@ -149,7 +150,7 @@ pub(crate) async fn list_alerts(
         &state.store,
         &statuses,
         params.list("watch")?,
-        params.list("severity")?,
+        params.enum_list("severity", SEVERITIES)?,
         range,
         params.limit(state.config.max_page_size)?,
         now,
@@ -174,7 +175,7 @@ pub(crate) async fn alert_detail(
     headers: HeaderMap,
     Path(story_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let (alert, actions) = alert_of_story(&state.store, &story_id, Utc::now()).await?;
     let events = state.store.story_events(&story_id).await?;
     let actions: Vec<serde_json::Value> = actions.iter().map(action_json).collect();
@@ -240,7 +241,7 @@ pub(crate) async fn act_on_alert(
 ) -> Result<Response, ApiError> {
     let kind = action_kind(&action_name)
         .ok_or_else(|| ApiError::NotFound(format!("no alert action {action_name:?}")))?;
-    let principal = authorize(&state, &headers, None, Role::Responder)?;
+    let principal = authorize(&state, &headers, Role::Responder)?;
     let body = parse_action_body(&body)?;
     let now = Utc::now();
     let until = match (kind, body.minutes) {

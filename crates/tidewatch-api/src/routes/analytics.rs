@@ -27,7 +27,7 @@ pub(crate) async fn whoami(
     State(state): State<ApiState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let principal = authorize(&state, &headers, None, Role::Viewer)?;
+    let principal = authorize(&state, &headers, Role::Viewer)?;
     Ok(Json(json!({ "name": principal.name, "role": principal.role.as_str() })).into_response())
 }
 
@@ -35,7 +35,7 @@ pub(crate) async fn watches(
     State(state): State<ApiState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let watches = state.store.watches().await?;
     Ok(Json(json!({ "watches": watches })).into_response())
 }
@@ -78,7 +78,7 @@ pub(crate) async fn trends(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let params = Params::parse(raw.as_deref());
     let format = params.format()?;
     let request = trend_query(&params, state.config.max_range_days, Utc::now())?;
@@ -100,7 +100,7 @@ pub(crate) async fn share_of_voice(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let params = Params::parse(raw.as_deref());
     let range = params.range(Utc::now(), state.config.max_range_days)?;
     let filter = params.post_filter()?;
@@ -113,7 +113,7 @@ pub(crate) async fn posts(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Viewer)?;
+    authorize(&state, &headers, Role::Viewer)?;
     let params = Params::parse(raw.as_deref());
     let format = params.format()?;
     let cursor = match params.single("cursor")? {
@@ -129,7 +129,8 @@ pub(crate) async fn posts(
         limit: params.limit(state.config.max_page_size)?,
         cursor,
     };
-    let page = state.store.search_posts(&request).await?;
+    let mut page = state.store.search_posts(&request).await?;
+    crate::safe_url::strip_unsafe_urls(&mut page.posts);
     if format == OutputFormat::Csv {
         let body = csv::document(csv::POST_HEADER, page.posts.iter().map(csv::post_row));
         return Ok(csv::response("posts.csv", body));

@@ -15,7 +15,7 @@ pub(crate) async fn collectors(
     State(state): State<ApiState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, None, Role::Admin)?;
+    authorize(&state, &headers, Role::Admin)?;
     let collectors = state.store.collector_health().await?;
     Ok(Json(json!({ "collectors": collectors })).into_response())
 }
