@@ -39,7 +39,8 @@ pub(crate) fn init_logging() {
 #[derive(Clone, Default)]
 pub(crate) struct Health {
     stages: Arc<Mutex<BTreeMap<String, String>>>,
-    readiness: Readiness,
+    /// Where stages and collectors register what `/readyz` reports (see [`Readiness`]).
+    pub(crate) readiness: Readiness,
 }
 
 impl Health {
@@ -52,11 +53,6 @@ impl Health {
 
     fn snapshot(&self) -> BTreeMap<String, String> {
         self.stages.lock().expect("health lock poisoned").clone()
-    }
-
-    /// Where stages and collectors register what `/readyz` reports (see [`Readiness`]).
-    pub(crate) fn readiness(&self) -> &Readiness {
-        &self.readiness
     }
 }
 
