@@ -478,6 +478,11 @@ mod tests {
             "statement",
             // `render` above, which binds the listed templates.
             "template",
+            // Cluster mode: `cluster_sql` renders each of these.
+            "LIST_ACTIVE_PARTITIONS_ON_CLUSTER",
+            "&statement",
+            "&clustered",
+            "&self.per_shard_statement(statement)",
         ];
         let sources = [
             include_str!("config.rs"),
