@@ -217,6 +217,7 @@ impl SeedPost {
                 lang: Some(self.language.to_string()),
                 url: None,
                 parent_id: None,
+                conversation_id: None,
                 metrics: Some(PostMetrics {
                     likes: 1,
                     reposts: 0,
