@@ -346,9 +346,11 @@ try {
       await until('a stream connection', () => connections >= 1, 15000, 50);
       const snoozed = await apiCall(`${path}/snooze`, responderToken, { method: 'POST', body: { minutes: 60 } });
       assert(snoozed.status === 200, `snooze answered ${snoozed.status}: ${snoozed.text}`);
-      const before = connections;
+      // The stream delivers nothing here and the list was loaded before the snooze: only the
+      // list reloaded after a reconnect can show it. (Which reconnect's reload carries it is a
+      // matter of timing, so only that reconnects happened is asserted.)
       await card.and(responder.locator('[data-status="snoozed"]')).waitFor({ timeout: 15000 });
-      assert(connections > before, 'the change arrived after a reconnect');
+      assert(connections >= 2, 'the stream reconnected');
     } finally {
       await responder.unrouteAll({ behavior: 'ignoreErrors' });
       await apiCall(`${path}/unsnooze`, responderToken, { method: 'POST', body: {} });

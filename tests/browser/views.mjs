@@ -14,6 +14,10 @@ const DESKTOP = { width: 1280, height: 900 };
 export async function viewSteps(ctx) {
   const { step, assert, until, shot, apiCall, base, page, token, storyId, requests } = ctx;
   const storyPath = `/api/v1/stories/${encodeURIComponent(storyId)}`;
+  // A full page load every time (a new query string): going to the URL the page is already at,
+  // or changing only its hash, would not reload it.
+  let loads = 0;
+  const visit = (hash) => page.goto(`${base}/?load=${++loads}${hash}`);
 
   await step('the alert stream opens with a ticket; no URL ever carries the token', async () => {
     const streams = requests.filter((url) => new URL(url).pathname === '/api/v1/alerts/stream');
@@ -24,7 +28,7 @@ export async function viewSteps(ctx) {
   });
 
   await step('the page refuses inline scripts (CSP) and sends its security headers', async () => {
-    const response = await page.goto(`${base}/#/alerts`);
+    const response = await visit('#/alerts');
     const headers = response.headers();
     const csp = headers['content-security-policy'] || '';
     assert(/script-src 'self'/.test(csp) && !csp.includes('unsafe-inline'), `CSP: ${csp}`);
@@ -50,7 +54,7 @@ export async function viewSteps(ctx) {
       await route.fulfill({ response, json: body });
     });
     try {
-      await page.goto(`${base}/#/stories/${encodeURIComponent(storyId)}`);
+      await visit(`#/stories/${encodeURIComponent(storyId)}`);
       await page.getByTestId('story-title').waitFor({ timeout: 15000 });
       const scriptLinks = await page.locator('a').evaluateAll((links) => links
         .map((link) => link.getAttribute('href') || '').filter((href) => !/^(https?:|#|\/|blob:)/i.test(href.trim())));
@@ -62,7 +66,7 @@ export async function viewSteps(ctx) {
   });
 
   await step('the story chart shows the watch\'s usual volume and every bucket\'s numbers', async () => {
-    await page.goto(`${base}/#/stories/${encodeURIComponent(storyId)}`);
+    await visit(`#/stories/${encodeURIComponent(storyId)}`);
     const chart = page.getByTestId('story-chart').locator('svg');
     await chart.waitFor({ timeout: 15000 });
     const api = (await apiCall(storyPath, token)).json;
@@ -77,7 +81,7 @@ export async function viewSteps(ctx) {
   });
 
   await step('chart colours: fixed for sentiment labels, stable for watches; the partial bucket', async () => {
-    await page.goto(`${base}/#/trends`);
+    await visit('#/trends');
     await page.getByTestId('trend-group').selectOption('label');
     await page.getByTestId('trend-apply').click();
     await until('the chart by label', async () => (await page.getByTestId('trends-table').getAttribute('data-query'))?.includes('group_by=label'), 15000, 100);
@@ -115,7 +119,7 @@ export async function viewSteps(ctx) {
     await page.getByTestId('zone-select').selectOption('America/New_York');
     const label = await page.getByTestId('zone-label').textContent();
     assert(label.startsWith('America/New_York (E'), `zone label ${label}`);
-    await page.goto(`${base}/#/stories/${encodeURIComponent(storyId)}`);
+    await visit(`#/stories/${encodeURIComponent(storyId)}`);
     const caption = await page.getByTestId('story-history').locator('caption').textContent({ timeout: 15000 });
     assert(caption.includes('America/New_York'), `history caption ${caption}`);
     await page.getByTestId('zone-select').selectOption('browser');
@@ -128,7 +132,7 @@ export async function viewSteps(ctx) {
     for (const size of [DESKTOP, PHONE]) {
       await page.setViewportSize(size);
       for (const [name, hash, ready] of views) {
-        await page.goto(`${base}/${hash}`);
+        await visit(hash);
         await page.locator(ready ? `[data-testid="${ready}"]` : '[data-testid="health-table"], [data-testid="health-error"]').first().waitFor({ timeout: 15000 });
         for (const violation of await axeViolations(page)) problems.push(`${name} at ${size.width} px: ${violation}`);
         const overflow = await horizontalOverflow(page);
