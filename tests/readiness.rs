@@ -19,8 +19,11 @@ fn get(endpoint: &str, path: &str) -> (u16, serde_json::Value) {
 fn wait_for_readiness(endpoint: &str, status: u16, what: &str) -> serde_json::Value {
     let mut last = serde_json::Value::Null;
     let reached = wait_until(Duration::from_secs(60), || {
-        let (answered, body) = get(endpoint, "/readyz");
-        last = body;
+        // Connection refused until the process listens: not an answer yet.
+        let Ok((answered, body)) = http_request(endpoint, "GET", "/readyz", "") else {
+            return false;
+        };
+        last = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
         answered == status
     });
     assert!(
