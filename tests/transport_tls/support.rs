@@ -15,7 +15,7 @@ use tidewatch_e2e::{http_request, wait_until};
 
 /// The programs a transport test needs, or why it cannot run: a test calls
 /// [`require_programs`] first, which fails under CI and skips (returns false) elsewhere.
-pub fn require_programs(test_name: &str, programs: &[&str]) -> bool {
+pub(crate) fn require_programs(test_name: &str, programs: &[&str]) -> bool {
     let missing: Vec<&str> = programs
         .iter()
         .copied()
@@ -35,7 +35,7 @@ pub fn require_programs(test_name: &str, programs: &[&str]) -> bool {
 }
 
 /// Where `program` is: on PATH, in /usr/sbin or /usr/bin, or (tansu) in cargo's bin directory.
-pub fn program_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn program_path(program: &str) -> Option<PathBuf> {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|path| {
             std::env::split_paths(&path)
@@ -68,14 +68,14 @@ fn run(program: &str, args: &[&str], directory: &Path) {
 }
 
 /// A CA and a certificate it signed for 127.0.0.1 / localhost, as PEM files in `directory`.
-pub struct ThrowawayCa {
-    pub ca_file: PathBuf,
-    pub cert_file: PathBuf,
-    pub key_file: PathBuf,
+pub(crate) struct ThrowawayCa {
+    pub(crate) ca_file: PathBuf,
+    pub(crate) cert_file: PathBuf,
+    pub(crate) key_file: PathBuf,
 }
 
 impl ThrowawayCa {
-    pub fn create(directory: &Path, name: &str) -> ThrowawayCa {
+    pub(crate) fn create(directory: &Path, name: &str) -> ThrowawayCa {
         std::fs::create_dir_all(directory).unwrap();
         let file = |suffix: &str| format!("{name}-{suffix}");
         run(
@@ -148,10 +148,10 @@ impl ThrowawayCa {
 }
 
 /// A child process killed (and reaped) when dropped.
-pub struct Service {
+pub(crate) struct Service {
     name: String,
     child: Child,
-    pub log: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
 impl Service {
@@ -180,7 +180,7 @@ impl Service {
 
     /// SIGTERM, then SIGKILL if it has not exited within 10 s (tansu's SQLite state must not
     /// be cut mid-write when the same database is opened again).
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -206,7 +206,7 @@ impl Drop for Service {
 
 /// Debian's clickhouse-server with plain HTTP on `http_port`, HTTPS on `https_port` (the CA's
 /// server certificate) and native on `tcp_port`; the `default` user has `password`.
-pub fn start_clickhouse(
+pub(crate) fn start_clickhouse(
     directory: &Path,
     ca: &ThrowawayCa,
     [http_port, https_port, tcp_port]: [u16; 3],
@@ -297,7 +297,7 @@ pub fn start_clickhouse(
 
 /// tansu listening on `port`, advertising `advertised_port` (the TLS front when there is one),
 /// with SQLite storage in `directory`; `authentication` turns on SASL (SCRAM).
-pub fn start_tansu(
+pub(crate) fn start_tansu(
     directory: &Path,
     port: u16,
     advertised_port: u16,
@@ -335,7 +335,7 @@ pub fn start_tansu(
 }
 
 /// Creates a SCRAM-SHA-512 user on a running tansu without authentication.
-pub fn create_tansu_user(port: u16, name: &str, password: &str) {
+pub(crate) fn create_tansu_user(port: u16, name: &str, password: &str) {
     run(
         "tansu",
         &[
@@ -354,7 +354,7 @@ pub fn create_tansu_user(port: u16, name: &str, password: &str) {
 
 /// stunnel4 terminating TLS on `accept_port` (the CA's server certificate) in front of
 /// `connect_port`.
-pub fn start_stunnel(
+pub(crate) fn start_stunnel(
     directory: &Path,
     ca: &ThrowawayCa,
     accept_port: u16,

@@ -191,7 +191,7 @@ fn connection_failures_name_the_setting_to_check() {
         "{plaintext_to_tls}"
     );
     let refused = describe_connection_failure(
-        "b:1",
+        &plain,
         "b:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused",
     );
     assert!(refused.contains("kafka.brokers"), "{refused}");
