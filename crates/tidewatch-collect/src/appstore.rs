@@ -72,7 +72,6 @@ pub fn parse_reviews_atom(xml: &[u8], fallback: DateTime<Utc>) -> Result<Batch<u
                 lang: None,
                 url: item.link.clone(),
                 parent_id: None,
-                conversation_id: None,
                 metrics: None,
                 rating: Some(rating),
             })
@@ -142,7 +141,6 @@ fn entry_to_post(entry: &Obj<'_>, fallback: DateTime<Utc>) -> Result<Option<Post
         lang: None,
         url,
         parent_id: None,
-        conversation_id: None,
         metrics: Some(PostMetrics {
             likes,
             reposts: 0,

@@ -131,7 +131,6 @@ pub fn parse_event(message: &[u8]) -> Result<JetstreamEvent, ParseError> {
         lang: None,
         url: Some(format!("https://bsky.app/profile/{did}/post/{rkey}")),
         parent_id: None,
-        conversation_id: None,
         metrics: None,
         rating: None,
     };
@@ -156,11 +155,6 @@ pub fn parse_event(message: &[u8]) -> Result<JetstreamEvent, ParseError> {
             post.parent_id = match record.opt_obj("reply")? {
                 Some(reply) => Some(reply.obj("parent")?.id("uri")?.to_string()),
                 None => None,
-            };
-            post.conversation_id = match record.opt_obj("reply")?.map(|r| r.opt_obj("root")) {
-                Some(Ok(Some(root))) => Some(root.id("uri")?.to_string()),
-                Some(Err(error)) => return Err(error),
-                _ => None,
             };
             post.kind = if post.parent_id.is_some() {
                 PostKind::Reply

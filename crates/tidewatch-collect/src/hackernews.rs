@@ -89,12 +89,6 @@ fn hit_to_post(hit: &Obj<'_>) -> Result<Post, ParseError> {
             None,
         )
     };
-    // A comment's conversation is its story (`story_id`).
-    let conversation_id = match (is_comment, hit.get("story_id")) {
-        (true, Some(Value::Number(number))) => Some(number.to_string()),
-        (true, Some(Value::String(text))) => Some(text.clone()),
-        _ => None,
-    };
     if text.trim().is_empty() {
         return Err(ParseError::invalid(
             hit.path.clone(),
@@ -120,7 +114,6 @@ fn hit_to_post(hit: &Obj<'_>) -> Result<Post, ParseError> {
         lang: None,
         url: Some(url),
         parent_id,
-        conversation_id,
         metrics: Some(PostMetrics {
             likes: hit.opt_count("points")?.unwrap_or(0),
             reposts: 0,

@@ -170,7 +170,6 @@ fn delete(host: &str, id: &str, observed_at: DateTime<Utc>) -> Result<Post, Pars
         lang: None,
         url: None,
         parent_id: None,
-        conversation_id: None,
         metrics: None,
         rating: None,
     })
@@ -227,7 +226,6 @@ fn status_to_post(host: &str, value: &Value, path: &str) -> Result<Post, ParseEr
             .or(content_of.opt_str("uri")?)
             .map(str::to_string),
         parent_id,
-        conversation_id: None,
         metrics: Some(metrics),
         rating: None,
     })

@@ -142,12 +142,6 @@ fn child_to_post(child: &Obj<'_>) -> Result<Option<Post>, ParseError> {
     } else {
         None
     };
-    // A comment's conversation is its submission (`link_id`, a fullname like `source_id`).
-    let conversation_id = if is_comment {
-        data.opt_str("link_id")?.map(str::to_string)
-    } else {
-        None
-    };
     let metrics = PostMetrics {
         likes: data.opt_count("score")?.unwrap_or(0),
         reposts: data.opt_count("num_crossposts")?.unwrap_or(0),
@@ -164,7 +158,6 @@ fn child_to_post(child: &Obj<'_>) -> Result<Option<Post>, ParseError> {
         lang: None,
         url,
         parent_id,
-        conversation_id,
         metrics: (!deleted).then_some(metrics),
         rating: None,
     })

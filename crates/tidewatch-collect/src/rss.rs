@@ -120,7 +120,6 @@ fn item_to_post(
         lang: language.map(str::to_string),
         url: item.link.clone(),
         parent_id: None,
-        conversation_id: None,
         metrics: None,
         rating,
     })

@@ -330,7 +330,6 @@ pub(crate) fn build_post(
         lang: Some("en".to_string()),
         url: Some(format!("https://social.example/@{handle}/{id}")),
         parent_id: parent.map(str::to_string),
-        conversation_id: None,
         metrics: Some(metrics.unwrap_or_default()),
         rating: None,
     }

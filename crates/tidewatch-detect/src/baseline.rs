@@ -93,11 +93,6 @@ impl WatchBaseline {
         }
     }
 
-    /// Posts counted in the current epoch so far.
-    pub(crate) fn epoch_posts(&self) -> u64 {
-        self.posts
-    }
-
     /// The current epoch's signals; `epoch_start` is the epoch's start, seconds since 1970.
     pub(crate) fn signals(&self, epoch_start: i64) -> WatchSignals {
         let slot = hour_of_day(epoch_start);

@@ -3,8 +3,7 @@
 //! Guarantees: every field has a default (so an empty section is valid), unknown keys are
 //! rejected by serde, and [`DetectorConfig::validate`] rejects any value the detector cannot run
 //! with, naming the field. Memory per watch is fixed by `table_bits`, `dedup_window`,
-//! `recent_posts`, `conversation_slots` and `max_stories_per_watch`, never by the vocabulary of
-//! the stream.
+//! `recent_posts` and `max_stories_per_watch`, never by the vocabulary of the stream.
 
 use serde::{Deserialize, Serialize};
 
@@ -97,17 +96,6 @@ pub struct DetectorConfig {
     /// 256 posts reach that far on a watch of about 250 posts an hour (64 reached only 60).
     /// Costs 5–8% of throughput (the ring no longer stays in cache) and 180 kB per watch.
     pub recent_posts: usize,
-    /// Posts whose conversation (thread root) is remembered per watch, so that a reply to a
-    /// reply groups with its whole conversation when the post names none
-    /// (`conversation_id`); 16 bytes each, fixed. `0`: replies group by their parent.
-    pub conversation_slots: usize,
-    /// Distinct conversations (threads; a post that replies to nothing is its own) a story
-    /// needs before it fires, unless it is `dominant_share` of the watch's posts: on a busy
-    /// watch, one conversation's replies are a sub-story of what the watch is talking about.
-    pub min_conversations: usize,
-    /// The share of the watch's posts (this and the previous epoch) at which a story of fewer
-    /// than `min_conversations` conversations still fires (it is what the watch talks about).
-    pub dominant_share: f64,
     /// Stories (candidate or open) tracked per watch.
     pub max_stories_per_watch: usize,
     /// Terms kept per story.
@@ -144,8 +132,8 @@ impl Default for DetectorConfig {
             clear_threshold: 3.0,
             candidate_threshold: 2.0,
             clear_volume_fraction: 0.25,
-            candidate_freeze_epochs: 12,
-            min_quiet_seconds: 3600,
+            candidate_freeze_epochs: 6,
+            min_quiet_seconds: 1800,
             warmup_epochs: 12,
             min_authors: 3,
             min_token_len: 3,
@@ -153,10 +141,7 @@ impl Default for DetectorConfig {
             dedup_window: 256,
             dedup_max_distance: 3,
             recent_posts: 256,
-            conversation_slots: 32_768,
-            min_conversations: 2,
-            dominant_share: 0.33,
-            max_stories_per_watch: 96,
+            max_stories_per_watch: 32,
             max_story_terms: 8,
             max_evidence: 10,
             seasonal_half_life_days: 7.0,
@@ -221,17 +206,11 @@ impl DetectorConfig {
                     .to_string(),
             );
         }
-        if self.conversation_slots > 1 << 24 {
-            return Err("detect.conversation_slots must be at most 16777216".to_string());
-        }
         if self.min_authors > 64 {
             return Err("detect.min_authors must be at most 64".to_string());
         }
         if !(0.0..=1.0).contains(&self.clear_volume_fraction) {
             return Err("detect.clear_volume_fraction must be within 0..=1".to_string());
-        }
-        if !(0.0..=1.0).contains(&self.dominant_share) {
-            return Err("detect.dominant_share must be within 0..=1".to_string());
         }
         if !(0.0..=1.0).contains(&self.negativity_margin) {
             return Err("detect.negativity_margin must be within 0..=1".to_string());

@@ -33,7 +33,7 @@ pub(crate) fn copy_key(representative: u64) -> u64 {
     mix(representative ^ COPY_SALT)
 }
 
-/// The key of the replies and reposts in the conversation rooted at `parent` (a post id).
+/// The key of the replies and reposts under `parent` (a post id).
 pub(crate) fn thread_key(parent: &str) -> u64 {
     // The hash of "thread\u{0}{parent}".
     StableHasher::new()
@@ -49,22 +49,21 @@ pub(crate) fn post_keys(
     copy_of: Option<u64>,
     parent: Option<&str>,
 ) -> Vec<(u64, KeyOf)> {
-    let thread = parent.map(thread_key);
     let hashes: Vec<u64> = tokens
         .iter()
         .map(|token| stable_hash(token.as_bytes()))
         .collect();
     let mut keys = Vec::new();
-    post_keys_into(&hashes, copy_of, thread, &mut keys);
+    post_keys_into(&hashes, copy_of, parent, &mut keys);
     keys
 }
 
 /// The keys a post counts under (as `post_keys`), from its tokens' [`stable_hash`](crate::tokens::stable_hash)es, into
-/// `keys` (cleared first); `thread` is the key of the post's conversation, if it is a reply.
+/// `keys` (cleared first).
 pub(crate) fn post_keys_into(
     hashes: &[u64],
     copy_of: Option<u64>,
-    thread: Option<u64>,
+    parent: Option<&str>,
     keys: &mut Vec<(u64, KeyOf)>,
 ) {
     keys.clear();
@@ -79,8 +78,8 @@ pub(crate) fn post_keys_into(
             }
         }
     }
-    if let Some(thread) = thread {
-        keys.push((thread, KeyOf::Spread));
+    if let Some(parent) = parent {
+        keys.push((thread_key(parent), KeyOf::Spread));
     }
 }
 
@@ -98,9 +97,6 @@ pub(crate) struct RecentPost {
     /// The `seq` of the story the post was counted in, if any.
     #[serde(default)]
     pub(crate) story: Option<u64>,
-    /// The key of the post's conversation (its own thread key when it starts one).
-    #[serde(default)]
-    pub(crate) conversation: u64,
 }
 
 impl RecentPost {
@@ -116,7 +112,6 @@ impl RecentPost {
             keys: Vec::new(),
             author: 0,
             story: None,
-            conversation: 0,
         }
     }
 
@@ -134,7 +129,6 @@ impl RecentPost {
             reach: self.reach,
             tokens: &self.tokens,
             author: self.author,
-            conversation: self.conversation,
         }
     }
 }

@@ -6,11 +6,7 @@
 //!
 //! How it works, per watch: posts are cleaned into tokens ([`clean_tokens`]); a post that is a
 //! near-duplicate (SimHash) of a recent one counts as spread of that one, not as vocabulary.
-//! A reply counts under its conversation (the post's `conversation_id`, else the root its
-//! reply chain leads to, see `conversation`), and a story of one conversation fires only when
-//! it is a good share of the watch's posts (`min_conversations`, `dominant_share`): on a busy
-//! watch, each popular post's replies are a sub-story, not a page.
-//! Every term, term pair, copy cluster and reply conversation is counted per epoch in a fixed-size
+//! Every term, term pair, copy cluster and reply thread is counted per epoch in a fixed-size
 //! hashed table holding an EWMA and EW variance per bucket (SigniTrend), and its significance is
 //! `(x − max(ewma, β)) / (sqrt(ewmvar) + β)`, judged relative to how much busier than usual
 //! the watch is (`relative_to_volume`), so the day/night cycle is not a trend. A second, slow
@@ -47,7 +43,6 @@
 
 mod baseline;
 mod config;
-mod conversation;
 mod dedup;
 mod detector;
 mod keys;

@@ -11,9 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Bits of the ownership filter (a power of two): 8× the most keys a watch owns by default
-/// (96 stories × 16 keys), rounded up to a power of two, so that even a full watch filters
-/// most keys out.
-const FILTER_BITS: usize = 16384;
+/// (32 stories × 16 keys), so that even a full watch filters most keys out.
+const FILTER_BITS: usize = 4096;
 
 /// Significant key → the `seq` of the story that owns it.
 #[derive(Debug, Clone)]

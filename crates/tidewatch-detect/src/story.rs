@@ -20,9 +20,6 @@ pub(crate) const MAX_STORY_AUTHORS: usize = 64;
 /// Significant keys remembered per story.
 pub(crate) const MAX_STORY_KEYS: usize = 16;
 
-/// Distinct conversations counted exactly per story; beyond this the count saturates.
-pub(crate) const MAX_STORY_CONVERSATIONS: usize = 16;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Phase {
     /// Unusual but below the firing threshold (or the watch is still warming up): not paged.
@@ -50,8 +47,6 @@ pub(crate) struct PostFacts<'a> {
     pub(crate) tokens: &'a [String],
     /// A stable hash of the author (of the source and post id when the author is unknown).
     pub(crate) author: u64,
-    /// The key of the post's conversation (its own thread key when it starts one).
-    pub(crate) conversation: u64,
 }
 
 /// Which way a story leans against its watch's usual sentiment ([`Story::leaning`]).
@@ -80,10 +75,6 @@ pub(crate) struct Story {
     pub(crate) reach: u64,
     /// Distinct authors of the story's posts (hashes, sorted, at most `MAX_STORY_AUTHORS`).
     pub(crate) authors: Vec<u64>,
-    /// Distinct conversations of the story's posts (keys, sorted, at most
-    /// `MAX_STORY_CONVERSATIONS`).
-    #[serde(default)]
-    pub(crate) conversations: Vec<u64>,
     /// (reach, arrival number, post id), most reach first; the first post is not in it.
     pub(crate) evidence: Vec<(u64, u64, String)>,
     /// Peak significance so far (0 before any), and the baseline of the key at the peak.
@@ -125,7 +116,6 @@ impl Story {
             compound_sum: 0.0,
             reach: 0,
             authors: Vec::new(),
-            conversations: Vec::new(),
             evidence: Vec::new(),
             score: 0.0,
             baseline: 0.0,
@@ -145,7 +135,7 @@ impl Story {
         let evidence: usize = self.evidence.iter().map(|(_, _, id)| 40 + id.len()).sum();
         512 + self.id.len()
             + self.first_post_id.len()
-            + (self.keys.len() + self.authors.len() + self.conversations.len()) * 8
+            + (self.keys.len() + self.authors.len()) * 8
             + terms
             + evidence
     }
@@ -154,7 +144,7 @@ impl Story {
     pub(crate) fn size_bound(config: &DetectorConfig, term_bytes: usize, id_bytes: usize) -> usize {
         512 + 16
             + id_bytes
-            + (MAX_STORY_KEYS + MAX_STORY_AUTHORS + MAX_STORY_CONVERSATIONS) * 8
+            + (MAX_STORY_KEYS + MAX_STORY_AUTHORS) * 8
             + config.max_story_terms * (32 + term_bytes)
             + config.max_evidence * (40 + id_bytes)
     }
@@ -186,7 +176,6 @@ impl Story {
                 self.authors.insert(at, post.author);
             }
         }
-        self.note_conversation(post.conversation);
         if let (Some(compound), true) = (post.compound, post.label != Label::Unscored) {
             self.scored += 1;
             self.compound_sum += compound;
@@ -236,19 +225,7 @@ impl Story {
                 }
             }
         }
-        for conversation in &other.conversations {
-            self.note_conversation(*conversation);
-        }
         self.note_score(other.score, other.baseline);
-    }
-
-    /// Counts a conversation the story's posts belong to (at most `MAX_STORY_CONVERSATIONS`).
-    fn note_conversation(&mut self, conversation: u64) {
-        if let Err(at) = self.conversations.binary_search(&conversation) {
-            if self.conversations.len() < MAX_STORY_CONVERSATIONS {
-                self.conversations.insert(at, conversation);
-            }
-        }
     }
 
     /// Records a significance seen for one of the story's keys.
@@ -385,7 +362,6 @@ mod tests {
             reach,
             tokens,
             author: stable_hash(id.as_bytes()),
-            conversation: stable_hash(id.as_bytes()),
         }
     }
 

@@ -17,7 +17,6 @@ use tidewatch_model::{AlertEvent, AlertState, WatchedPost};
 
 use crate::baseline::WatchBaseline;
 use crate::config::DetectorConfig;
-use crate::conversation::Conversations;
 use crate::dedup::DedupWindow;
 use crate::keys::{
     author_of, bounded_id_str, copy_key, post_keys_into, reach_of, thread_key, KeyOf, RecentPost,
@@ -46,12 +45,6 @@ pub(crate) struct WatchState {
     /// Significant key → the `seq` of the story that owns it.
     owners: Owners,
     next_seq: u64,
-    /// Recent posts' conversations, so that replies group by their thread's root.
-    #[serde(default)]
-    conversations: Conversations,
-    /// The watch's posts in the previous epoch.
-    #[serde(default)]
-    prev_epoch_posts: u64,
 }
 
 impl WatchState {
@@ -66,8 +59,6 @@ impl WatchState {
             recent: VecDeque::new(),
             owners: Owners::new(),
             next_seq: 0,
-            conversations: Conversations::new(config.conversation_slots),
-            prev_epoch_posts: 0,
         }
     }
 
@@ -76,13 +67,7 @@ impl WatchState {
         let stories: usize = self.stories.iter().map(Story::size).sum();
         let recent: usize = self.recent.iter().map(RecentPost::size).sum();
         let owners = self.owners.len() * 16;
-        self.table.memory_bytes()
-            + FIXED_BYTES
-            + self.dedup.len() * 32
-            + stories
-            + recent
-            + owners
-            + self.conversations.memory_bytes()
+        self.table.memory_bytes() + FIXED_BYTES + self.dedup.len() * 32 + stories + recent + owners
     }
 
     /// The most [`WatchState::size`] can be under `config`, whatever the posts.
@@ -95,7 +80,6 @@ impl WatchState {
         let table = SigTable::bytes_for(config.table_bits);
         table
             + FIXED_BYTES
-            + Conversations::bytes_for(config.conversation_slots)
             + config.dedup_window * 32
             + config.recent_posts * recent
             + config.max_stories_per_watch * (story + MAX_STORY_KEYS * 16)
@@ -176,7 +160,6 @@ impl WatchState {
             }
         }
         self.table.close_epoch();
-        self.prev_epoch_posts = self.baseline.epoch_posts();
         self.baseline.close_epoch(start);
         self.epochs_closed += 1;
         self.epoch += 1;
@@ -221,16 +204,11 @@ impl WatchState {
         let cluster = self.dedup.check_hashes(hashes);
         let copy_of = cluster.filter(|cluster| cluster.copy);
 
-        let thread = self.conversations.resolve(
-            &post.source_id,
-            post.parent_id.as_deref(),
-            post.conversation_id.as_deref(),
-        );
         let keys = &mut scratch.keys;
         post_keys_into(
             hashes,
             copy_of.map(|cluster| cluster.representative),
-            thread,
+            post.parent_id.as_deref(),
             keys,
         );
         self.table.count_post();
@@ -281,7 +259,6 @@ impl WatchState {
             recent.keys.push(copy_key(cluster.representative));
         }
         recent.keys.push(thread_key(&post.source_id));
-        recent.conversation = thread.unwrap_or_else(|| thread_key(&post.source_id));
 
         let joined = self.attribute(config, watch, keys, scores, target, &recent);
         recent.story = joined.as_ref().map(|(seq, _)| *seq);
@@ -440,15 +417,8 @@ impl WatchState {
         let significant = best_burst >= config.threshold
             || (split_burst && leaning == Leaning::Negative)
             || (built_up_word && leaning != Leaning::Positive);
-        // One conversation is a sub-story of a busy watch (its replies), news only when it is
-        // a good share of what the watch says; a story across conversations is distinct.
-        let watch_posts = self.baseline.epoch_posts() + self.prev_epoch_posts;
-        let story_posts = story.epoch_posts + story.prev_epoch_posts;
-        let distinct = story.conversations.len() >= config.min_conversations
-            || story_posts as f64 >= config.dominant_share * watch_posts as f64;
         let fires = story.phase == Phase::Candidate
             && significant
-            && distinct
             && self.epochs_closed >= config.warmup_epochs
             && story.authors.len() >= config.min_authors;
         if fires {

@@ -134,39 +134,3 @@ fn one_account_posting_again_and_again_is_not_a_story() {
     }
     assert_eq!(firings(&run_with(extra, 6)).len(), 1);
 }
-
-#[test]
-fn a_conversation_spread_over_many_parents_is_one_story() {
-    let mut rng = Lcg(77);
-    let mut extra = vec![watched(
-        "root",
-        burst_start(),
-        "new baggage policy announced today",
-        0.0,
-    )];
-    let mut ids = vec!["root".to_string()];
-    for index in 0..30 {
-        let at = burst_start() + Duration::seconds(30 + index * 10);
-        let text = rng.words(5).join(" ");
-        // Each reply answers the reply before the last one, or the one before that: a long
-        // conversation in which no post has more than two direct replies.
-        let parent = ids[ids.len().saturating_sub(1 + (index as usize % 2))].clone();
-        let id = format!("reply{index}");
-        let mut reply = watched(&id, at, &text, -0.5);
-        reply.scored.post.parent_id = Some(parent);
-        reply.scored.post.kind = tidewatch_model::PostKind::Reply;
-        extra.push(reply);
-        ids.push(id);
-    }
-    let events = run_with(extra, 5);
-    let fired = firings(&events);
-    assert_eq!(fired.len(), 1, "{events:#?}");
-    assert_eq!(fired[0].first_post_id, "root", "{:?}", fired[0]);
-    let last = events
-        .iter()
-        .filter(|event| event.story_id == fired[0].story_id)
-        .map(|event| event.posts)
-        .max()
-        .unwrap();
-    assert!(last >= 25, "{events:#?}");
-}

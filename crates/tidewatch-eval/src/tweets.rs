@@ -224,7 +224,6 @@ impl Tweet {
             lang: None,
             url: None,
             parent_id: None,
-            conversation_id: None,
             metrics: Some(PostMetrics {
                 likes: 0,
                 reposts: self.retweets,

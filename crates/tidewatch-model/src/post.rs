@@ -130,13 +130,6 @@ pub struct Post {
     pub url: Option<String>,
     #[serde(default)]
     pub parent_id: Option<String>,
-    /// The conversation the post belongs to: the id of its thread's root post (Mastodon's
-    /// context root, Bluesky's reply root, Reddit's `link_id`, Hacker News' `story_id`,
-    /// Twitter's `conversation_id`), in the same id space as `source_id`. Optional and absent
-    /// on the wire when unknown; a root post may carry its own id. The detector groups a
-    /// conversation's replies by it (by `parent_id` when it is absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<PostMetrics>,
     #[serde(default)]
@@ -166,7 +159,6 @@ struct LoosePost {
     lang: Option<String>,
     url: Option<String>,
     parent_id: Option<String>,
-    conversation_id: Option<String>,
     metrics: Option<PostMetrics>,
     rating: Option<f32>,
 }
@@ -280,7 +272,6 @@ impl LoosePost {
             lang: self.lang,
             url: self.url,
             parent_id: self.parent_id,
-            conversation_id: self.conversation_id.filter(|id| !id.trim().is_empty()),
             metrics: self.metrics,
             rating: self.rating,
         })

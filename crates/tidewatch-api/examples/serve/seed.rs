@@ -75,7 +75,6 @@ fn scored(spec: PostSpec<'_>) -> ScoredPost {
             lang: Some(language.to_string()),
             url: Some(format!("https://{source}.example/{id}")),
             parent_id: None,
-            conversation_id: None,
             metrics: Some(PostMetrics {
                 likes: author % 13,
                 reposts: author % 5,

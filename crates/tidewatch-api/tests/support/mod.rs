@@ -217,7 +217,6 @@ impl SeedPost {
                 lang: Some(self.language.to_string()),
                 url: None,
                 parent_id: None,
-                conversation_id: None,
                 metrics: Some(PostMetrics {
                     likes: 1,
                     reposts: 0,

@@ -152,7 +152,6 @@ pub(crate) fn watched(id: &str, at: DateTime<Utc>, text: &str, compound: f64) ->
                 lang: Some("en".to_string()),
                 url: None,
                 parent_id: None,
-                conversation_id: None,
                 metrics: Some(PostMetrics::default()),
                 rating: None,
             },

@@ -51,7 +51,6 @@ fn post_at(source: &str, source_id: &str, created_at: DateTime<Utc>) -> Post {
         lang: Some("en".to_string()),
         url: Some(format!("https://example.test/{source_id}")),
         parent_id: None,
-        conversation_id: None,
         metrics: Some(PostMetrics {
             likes: 3,
             reposts: 1,

@@ -94,7 +94,6 @@ pub(crate) fn synthetic_posts(
             lang: Some("en".to_string()),
             url: None,
             parent_id: None,
-            conversation_id: None,
             metrics: Some(PostMetrics {
                 likes: random.random_range(0..50),
                 reposts: random.random_range(0..10),
