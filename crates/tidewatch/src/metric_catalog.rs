@@ -175,6 +175,61 @@ pub(crate) const METRICS: &[(&str, Kind, &str)] = &[
         Kind::Counter,
         "API requests that failed because ClickHouse did not answer.",
     ),
+    (
+        "tidewatch_api_sse_connections",
+        Kind::Gauge,
+        "Live alert-stream connections open now.",
+    ),
+    (
+        "tidewatch_api_sse_refused_total",
+        Kind::Counter,
+        "Alert-stream connections refused by the per-token or global limit (429).",
+    ),
+    (
+        "tidewatch_api_stream_polls_total",
+        Kind::Counter,
+        "Polls of ClickHouse by the process's one shared alert-stream poller.",
+    ),
+    (
+        "tidewatch_api_unsafe_urls_dropped_total",
+        Kind::Counter,
+        "Post URLs dropped from API answers because they were not http(s).",
+    ),
+    (
+        "tidewatch_collect_feed_gaps_total",
+        Kind::Counter,
+        "Feed fetches that shared no item with the previous fetch (items may have been missed), by source.",
+    ),
+    (
+        "tidewatch_collect_implausible_times_total",
+        Kind::Counter,
+        "Posts whose claimed creation time was implausible and replaced by the network's time, by source.",
+    ),
+    (
+        "tidewatch_collect_retries_total",
+        Kind::Counter,
+        "Retried collector faults (429, 503, truncated payloads…), by source and kind.",
+    ),
+    (
+        "tidewatch_stage_batches_in_flight",
+        Kind::Gauge,
+        "Batches a stage has processed and not yet made durable.",
+    ),
+    (
+        "tidewatch_stage_dependency_failing",
+        Kind::Gauge,
+        "1 while a stage's dependency (broker, ClickHouse, receiver) keeps failing, else 0.",
+    ),
+    (
+        "tidewatch_stage_dependency_failures_total",
+        Kind::Counter,
+        "Deliveries a stage retried because its dependency failed.",
+    ),
+    (
+        "tidewatch_stage_last_durable_batch_age_seconds",
+        Kind::Gauge,
+        "Seconds since a stage last made a batch durable (grows while idle or stuck).",
+    ),
 ];
 
 /// Gives every metric of [`METRICS`] its HELP text on the installed recorder.
