@@ -372,6 +372,12 @@ pub fn describe_connection_failure(config: &KafkaConfig, reason: &str) -> String
         "check kafka.brokers (host and port) and that the brokers are running, that \
          kafka.security_protocol matches their listener, and the SASL settings \
          (kafka.sasl_mechanism, kafka.sasl_username, TIDEWATCH__KAFKA__SASL_PASSWORD)"
+    } else if config.security_protocol.uses_tls() {
+        // librdkafka often reports only "all brokers down" once a TLS handshake has failed,
+        // so the CA is named even when the certificate error itself was not the last reason.
+        "check kafka.brokers (host and port) and that the brokers are running, that \
+         kafka.security_protocol matches their listener, and that kafka.ca_file is the CA \
+         that signed the brokers' certificates"
     } else {
         "check kafka.brokers (host and port) and that the brokers are running, and that \
          kafka.security_protocol matches their listener"
