@@ -43,7 +43,10 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+// Opt-in (`deploy/local/test --contract`): with every role it ran past the suite's 10-minute
+// limit on the 2-core machine, so it is not part of the default run until it is made faster.
 #[test]
+#[ignore = "opt-in: deploy/local/test --contract (schemathesis, about 10 minutes)"]
 fn api_answers_every_generated_request_as_documented() {
     if !services_available(TEST) || !schemathesis_available() {
         return;
