@@ -223,16 +223,20 @@ impl Config {
         self.notify_config().validate()?;
         self.api.validate()?;
         refuse_shared_token_hashes(&self.api)?;
-        let collectors: Vec<tidewatch_collect::SourceConfig> = self
-            .sources
+        tidewatch_collect::validate_sources(&self.collector_sources())
+            .context("invalid [[source]]")?;
+        Ok(())
+    }
+
+    /// The `[[source]]` entries that are collectors (the demo's simulators left out).
+    pub(crate) fn collector_sources(&self) -> Vec<tidewatch_collect::SourceConfig> {
+        self.sources
             .iter()
             .filter_map(|entry| match entry {
                 SourceEntry::Collector(source) => Some(source.clone()),
                 SourceEntry::Simulate(_) => None,
             })
-            .collect();
-        tidewatch_collect::validate_sources(&collectors).context("invalid [[source]]")?;
-        Ok(())
+            .collect()
     }
 
     /// The notify stage's sections. Its state file defaults to `alert.json` in the state

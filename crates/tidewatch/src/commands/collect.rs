@@ -167,14 +167,7 @@ pub(crate) fn start_sources(
     reporter: &HealthReporter,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Vec<JoinHandle<anyhow::Result<()>>>> {
-    let collectors: Vec<SourceConfig> = config
-        .sources
-        .iter()
-        .filter_map(|entry| match entry {
-            SourceEntry::Collector(source) => Some(source.clone()),
-            SourceEntry::Simulate(_) => None,
-        })
-        .collect();
+    let collectors = config.collector_sources();
     if !collectors.is_empty() {
         prepare_collectors(config, &collectors)?;
     }
